@@ -1,0 +1,60 @@
+# vila-stream: two commands for newcomers (make demo, make test); the rest are steps.
+# The virtual environment lives in .venv/; a stamp keyed on pyproject.toml makes a
+# second run skip what is already installed.
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.stamp-deps
+PROTOS := $(wildcard protos/vila/v1/*.proto)
+PROTO_STAMP := protos/vila/v1/.stamp-generated
+# Debian packages the tests need: ffmpeg (benchmark baseline, test clips),
+# GStreamer's RTSP server (a real camera in the tests), docker-compose (config check).
+APT_PACKAGES := ffmpeg python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 \
+	gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-tools gstreamer1.0-plugins-base \
+	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav \
+	docker-compose
+
+.PHONY: demo test install protos system-deps bench clean help
+
+help:
+	@echo "make demo   - set up, then analyse a generated clip with the embedded default model"
+	@echo "make test   - set up (Python deps, generated code, Debian packages), then run all tests"
+	@echo "make bench  - ingest benchmark against ffmpeg's decode speed"
+
+install: $(STAMP) $(PROTO_STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (vila-stream needs Python 3.11)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip==26.3" "setuptools==81.0.0" "wheel==0.48.0"
+	$(PY) -m pip install -q -e ".[dev]" --no-build-isolation
+	touch $(STAMP)
+
+$(PROTO_STAMP): $(PROTOS) protos/build.py $(STAMP)
+	$(PY) protos/build.py
+	touch $(PROTO_STAMP)
+
+protos: $(PROTO_STAMP)
+
+system-deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages: $$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+demo: install
+	@mkdir -p demo
+	$(PY) -m services.demo demo/clip.mp4
+	$(VENV)/bin/vila-stream analyze demo/clip.mp4 --window-seconds 2 --json demo/result.json --report demo/report.md
+
+test: install system-deps
+	$(PY) -m pytest -q
+
+bench: install system-deps
+	$(PY) -m bench.ingest_bench
+
+clean:
+	rm -rf demo $(PROTO_STAMP) protos/vila/v1/*_pb2*.py protos/vila/v1/*_pb2.pyi

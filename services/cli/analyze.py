@@ -1,0 +1,157 @@
+"""``vila-stream analyze SOURCE``: a video file or camera → timeline and summary."""
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import sys
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+from services.cli.console import ProgressDisplay, print_outcome
+
+LIVE_SCHEMES = ("rtsp://", "rtsps://")
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+        return value
+
+    return parse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "analyze",
+        help="analyse a video file or camera: timeline, actions and summary",
+        description="Runs ingest → model → aggregation in one process on a file, an http(s)/HLS "
+        "URL or an rtsp:// camera; prints the timeline and the summary.",
+    )
+    p.add_argument("source", metavar="SOURCE", help="video file, http(s):// or .m3u8 URL, or rtsp:// camera")
+    p.add_argument("--model", type=Path, help="VILA checkpoint directory (default: the embedded default model)")
+    p.add_argument("--tier", default="edge", help="tier profile: edge or cloud (default edge)")
+    p.add_argument("--window-seconds", type=_positive(float), default=8.0, metavar="S",
+                   help="window length in seconds (default 8)")
+    p.add_argument("--stride-seconds", type=_positive(float), metavar="S",
+                   help="seconds between window starts (default: the window length; less overlaps)")
+    p.add_argument("--frames-per-window", type=_positive(int), metavar="N",
+                   help="frames given to the model per window (default: the tier's)")
+    p.add_argument("--fps", type=_positive(float), metavar="F",
+                   help="sampling rate in frames per second (default: N frames spread over each window)")
+    p.add_argument("--max-seconds", type=_positive(float), metavar="S",
+                   help="stop after S seconds of stream (live sources run until Ctrl-C otherwise)")
+    p.add_argument("--actions", metavar="LABELS",
+                   help="comma-separated candidate action labels (default: a built-in list)")
+    p.add_argument("--summary", choices=("extractive", "model"), default="extractive",
+                   help="summary written from the segments (default) or by the model")
+    p.add_argument("--batch-size", type=_positive(int), default=1, metavar="B",
+                   help="windows per forward pass (default 1)")
+    p.add_argument("--stream-id", help="name of the stream in the results (default: from SOURCE)")
+    p.add_argument("--json", type=Path, metavar="OUT", help="write the JSON result to OUT")
+    p.add_argument("--report", type=Path, metavar="OUT",
+                   help="write a report to OUT (.html: one self-contained page; else Markdown)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def stream_id_for(source: str) -> str:
+    """A readable stream id: the file's stem, or host and path of a URL."""
+    if "://" in source:
+        rest = source.split("://", 1)[1].split("?", 1)[0]
+        rest = rest.split("@", 1)[-1]  # never put credentials in an id
+    else:
+        rest = Path(source).stem
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", rest).strip("-") or "stream"
+
+
+def run(args: argparse.Namespace) -> int:
+    # Heavy imports here, so that `vila-stream --help` stays fast.
+    import ingest
+    from services.analyze import LocalPipeline, PipelineOptions
+    from services.analyze.output import write_json
+    from services.analyze.report import write_report
+    from workers.runner import DEFAULT_ACTION_LABELS, WindowRunner
+    from workers.runtime import load_model
+    from workers.runtime.default import default_model_path
+    from workers.tiers import get_tier
+
+    tier = get_tier(args.tier)
+    if args.frames_per_window:
+        tier = replace(tier, frames_per_window=args.frames_per_window)
+    config = ingest.IngestConfig(
+        window_seconds=args.window_seconds,
+        stride_seconds=args.stride_seconds,
+        frames_per_window=None if (args.fps and not args.frames_per_window) else tier.frames_per_window,
+        fps=args.fps,
+        max_seconds=args.max_seconds,
+    )
+    live = args.source.lower().startswith(LIVE_SCHEMES)
+    duration = None
+    if not live:
+        # Fails fast (missing file, not a video) before the model is loaded.
+        info = ingest.probe(args.source, config)
+        live, duration = info.live, info.duration
+    labels = [s.strip() for s in args.actions.split(",") if s.strip()] if args.actions else list(DEFAULT_ACTION_LABELS)
+
+    model = load_model(args.model or default_model_path(), device=tier.device, dtype=tier.dtype)
+    runner = WindowRunner(model, tier, labels)
+    options = PipelineOptions(
+        source=args.source, stream_id=args.stream_id or stream_id_for(args.source), ingest=config,
+        live=live, batch_size=args.batch_size,
+    )
+    display = ProgressDisplay(live=live, duration=duration, enabled=not args.quiet)
+    pipeline = LocalPipeline(
+        runner, options, model_id=model.info.model_id,
+        on_window=display.window_done, on_event=display.event, on_progress=display.progress,
+    )
+    stop = threading.Event()
+    generate = (lambda prompts: model.generate_text(prompts)) if args.summary == "model" else None
+    with _stop_on_ctrl_c(stop):
+        try:
+            outcome = pipeline.run(stop, generate=generate)
+        finally:
+            display.close()
+
+    print_outcome(outcome, sys.stdout)
+    if args.json:
+        write_json(outcome, args.json)
+        print(f"JSON result written to {args.json}")
+    if args.report:
+        write_report(outcome, args.report)
+        print(f"report written to {args.report}")
+    if outcome.error is not None:
+        print(f"vila-stream: error: {outcome.error} "
+              f"({len(outcome.results)} windows analysed were kept)", file=sys.stderr)
+        return outcome.error.exit_code
+    return 0
+
+
+class _stop_on_ctrl_c:
+    """First Ctrl-C asks the pipeline to stop cleanly; a second one aborts."""
+
+    def __init__(self, stop: threading.Event):
+        self.stop = stop
+        self.previous = None
+
+    def _handle(self, signum, frame):
+        if self.stop.is_set():
+            raise KeyboardInterrupt
+        self.stop.set()
+        print("\nstopping (Ctrl-C again to abort)…", file=sys.stderr)
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False

@@ -1,0 +1,59 @@
+"""``vila-stream``: the command line. Each sub-command lives in its own module.
+
+Every expected error (``VilaError``) is printed as one line on stderr with the
+error's exit code; an unexpected one is printed as one line too (``--debug``
+shows the traceback), so users never see a stack dump for bad input.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+
+from services.cli import analyze, model_cmd
+from services.core.errors import VilaError
+
+COMMANDS = (analyze, model_cmd)  # each has register(subparsers) that sets func
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vila-stream",
+        description="Video analytics with VILA vision-language models: timelines, actions, summaries.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.register(sub)
+    return parser
+
+
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except VilaError as exc:
+        print(f"vila-stream: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("vila-stream: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug, not bad input: still one line unless --debug
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"vila-stream: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
