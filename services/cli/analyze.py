@@ -100,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
         live, duration = info.live, info.duration
     labels = [s.strip() for s in args.actions.split(",") if s.strip()] if args.actions else list(DEFAULT_ACTION_LABELS)
 
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # our own bar is the one that matters
     model = load_model(args.model or default_model_path(), device=tier.device, dtype=tier.dtype)
     runner = WindowRunner(model, tier, labels)
     options = PipelineOptions(

@@ -16,13 +16,16 @@ class ProgressDisplay:
     def __init__(self, *, live: bool, duration: float | None, enabled: bool = True):
         self.live = live
         self.windows = 0
+        timed = not live and bool(duration)
         self.bar = tqdm(
-            total=None if live or not duration else round(duration, 1),
-            unit="win" if live or not duration else "s",
+            total=round(duration, 1) if timed else None,
             desc="analyzing",
             disable=not enabled,
             file=sys.stderr,
-            bar_format=None if not live and duration else "{desc}: {n_fmt} windows [{elapsed}]{postfix}",
+            bar_format=(
+                "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s [{elapsed}<{remaining}]{postfix}"
+                if timed else "{desc}: {n_fmt} windows [{elapsed}]{postfix}"
+            ),
             dynamic_ncols=True,
         )
 
@@ -39,7 +42,8 @@ class ProgressDisplay:
             self.bar.update(1)
 
     def event(self, event: StreamEvent) -> None:
-        self.bar.set_postfix_str(event.state.value, refresh=True)
+        if self.live:  # a file's reader runs ahead of the model: its state would mislead
+            self.bar.set_postfix_str(event.state.value, refresh=True)
         if event.detail and event.state.value in ("stalled", "reconnecting"):
             self.bar.write(f"source {event.state.value}: {event.detail}", file=sys.stderr)
 

@@ -1,0 +1,55 @@
+"""Model fixtures: a tiny random VILA checkpoint built once per session, and frame helpers.
+
+``tiny_model_dir`` goes through ``make_tiny`` (the real layout), ``tiny_model``
+through ``load_model`` (the real loader), so tests exercise the same code as a
+released checkpoint. ``scene_frames`` draws camera-like frames: a coloured
+square moving across a background.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from workers.runtime import VilaModel, load_model, make_tiny
+
+__all__ = ["scene_frames", "jpeg_bytes", "tiny_model_dir", "tiny_model"]
+
+_COLOURS = [(200, 40, 40), (40, 160, 60), (40, 70, 200), (220, 200, 40), (150, 60, 170), (240, 140, 30)]
+
+
+def scene_frames(count: int, *, seed: int = 0, size: tuple[int, int] = (96, 72)) -> list[Image.Image]:
+    """``count`` RGB frames of a square moving left to right; ``seed`` picks colours, size and start."""
+    width, height = size
+    background = _COLOURS[seed % len(_COLOURS)]
+    colour = _COLOURS[(seed * 7 + 3) % len(_COLOURS)]
+    side = 12 + (seed * 5) % 20
+    frames = []
+    for i in range(count):
+        image = Image.new("RGB", size, tuple(c // 3 for c in background))
+        x = (seed * 11 + i * 9) % max(1, width - side)
+        y = (seed * 13) % max(1, height - side)
+        ImageDraw.Draw(image).rectangle([x, y, x + side, y + side], fill=colour)
+        frames.append(image)
+    return frames
+
+
+def jpeg_bytes(image: Image.Image, quality: int = 85) -> bytes:
+    """``image`` encoded as JPEG."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random checkpoint (seed 0) in the released layout."""
+    return make_tiny(tmp_path_factory.mktemp("models") / "tiny-random", seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_model_dir: Path) -> VilaModel:
+    """The tiny checkpoint loaded once on CPU (float32). Tests must not mutate it."""
+    return load_model(tiny_model_dir)

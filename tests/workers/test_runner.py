@@ -1,0 +1,77 @@
+"""WindowRunner: FrameWindows to WindowResults, with per-window errors."""
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import replace
+
+from PIL import Image
+
+from services.core.types import Frame, FrameWindow
+from tests.support.model_fixtures import jpeg_bytes, scene_frames
+from workers.runner import DEFAULT_ACTION_LABELS, WindowRunner, sample_indices
+from workers.tiers import get_tier
+
+
+def window(seq: int, count: int = 6, *, bad: int | None = None) -> FrameWindow:
+    frames = []
+    for i, image in enumerate(scene_frames(count, seed=seq)):
+        data = b"\xff\xd8 not really a jpeg" if i == bad else jpeg_bytes(image)
+        frames.append(Frame(jpeg=data, pts=seq * 2.0 + i * 0.25, width=image.width, height=image.height))
+    return FrameWindow(stream_id="cam", window_id=f"w{seq}", seq=seq, start=seq * 2.0, end=seq * 2.0 + 2.0,
+                       frames=tuple(frames), activity=0.1 * seq)
+
+
+def test_sample_indices():
+    assert sample_indices(3, 4) == [0, 1, 2]
+    assert sample_indices(9, 4) == [0, 3, 5, 8]
+    assert sample_indices(10, 1) == [5]
+
+
+def test_results_fill_every_field(tiny_model):
+    tier = get_tier("edge")
+    windows = [window(i) for i in range(3)]
+    results = WindowRunner(tiny_model, tier).run(windows)
+    assert [r.window_id for r in results] == ["w0", "w1", "w2"]
+    for w, r in zip(windows, results):
+        assert r.error == "" and isinstance(r.caption, str)
+        assert (r.stream_id, r.seq, r.start, r.end, r.activity) == (w.stream_id, w.seq, w.start, w.end, w.activity)
+        assert r.tier == "edge" and r.model_id == tiny_model.info.model_id and r.latency_ms > 0
+        assert r.thumbnail_jpeg == w.frames[len(w.frames) // 2].jpeg
+        assert sorted(a.label for a in r.actions) == sorted(DEFAULT_ACTION_LABELS)
+        assert math.isclose(sum(a.score for a in r.actions), 1.0, abs_tol=1e-5)
+    # the runner feeds tier.frames_per_window uniformly sampled frames to the model
+    frames = [Image.open(io.BytesIO(windows[0].frames[i].jpeg)).convert("RGB")
+              for i in sample_indices(6, tier.frames_per_window)]
+    assert results[0].caption == tiny_model.caption([frames], max_new_tokens=tier.max_new_tokens)[0]
+
+
+def test_bad_jpeg_and_empty_window_fail_alone(tiny_model):
+    windows = [window(0), window(1, count=4, bad=3), window(2), replace(window(3), frames=())]
+    results = WindowRunner(tiny_model, get_tier("edge")).run(windows)
+    assert [r.window_id for r in results] == ["w0", "w1", "w2", "w3"]
+    assert results[1].error == "invalid-request: frame 3 is not a decodable JPEG"
+    assert results[1].caption == "" and results[1].actions == ()
+    assert results[3].error == "invalid-request: window has no frames"
+    assert results[0].error == results[2].error == ""
+    good = WindowRunner(tiny_model, get_tier("edge")).run([window(0), window(2)])
+    assert [r.caption for r in good] == [results[0].caption, results[2].caption]
+
+
+def test_batch_size_does_not_change_results(tiny_model):
+    windows = [window(i, count=3 + i % 4) for i in range(5)]
+    small = replace(get_tier("edge"), max_batch_size=2)
+    big = replace(get_tier("edge"), max_batch_size=8)
+    a = WindowRunner(tiny_model, small, ["a car", "a dog"]).run(windows)
+    b = WindowRunner(tiny_model, big, ["a car", "a dog"]).run(windows)
+    assert [r.caption for r in a] == [r.caption for r in b]
+    assert [[(x.label, round(x.score, 5)) for x in r.actions] for r in a] == \
+           [[(x.label, round(x.score, 5)) for x in r.actions] for r in b]
+
+
+def test_window_too_long_for_the_model_fails_alone(tiny_model):
+    tier = replace(get_tier("edge"), frames_per_window=200, max_batch_size=4)
+    results = WindowRunner(tiny_model, tier, ["a car", "a dog"]).run([window(0, count=3), window(1, count=200)])
+    assert results[0].error == "" and results[0].caption == WindowRunner(
+        tiny_model, tier, ["a car", "a dog"]).run([window(0, count=3)])[0].caption
+    assert results[1].error.startswith("invalid-request:") and "too many frames" in results[1].error

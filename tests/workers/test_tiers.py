@@ -1,0 +1,32 @@
+"""Tier profiles."""
+from __future__ import annotations
+
+import pytest
+
+from services.core.errors import InvalidInput
+from workers.tiers import TIERS, TierProfile, get_tier
+
+
+def test_edge_and_cloud():
+    edge = get_tier("edge")
+    assert (edge.frames_per_window, edge.max_new_tokens, edge.device, edge.dtype) == (4, 32, "cpu", "float32")
+    cloud_gpu = get_tier("cloud", cuda_available=True)
+    assert (cloud_gpu.frames_per_window, cloud_gpu.max_new_tokens) == (8, 64)
+    assert (cloud_gpu.device, cloud_gpu.dtype) == ("cuda", "bfloat16")
+    cloud_cpu = get_tier("cloud", cuda_available=False)
+    assert (cloud_cpu.device, cloud_cpu.dtype) == ("cpu", "float32")
+    assert edge.frames_per_window < cloud_cpu.frames_per_window
+
+
+def test_unknown_tier_lists_names():
+    with pytest.raises(InvalidInput) as info:
+        get_tier("mobile")
+    assert "mobile" in str(info.value) and all(name in str(info.value) for name in TIERS)
+
+
+def test_profile_is_validated_and_frozen():
+    with pytest.raises(InvalidInput):
+        TierProfile("x", frames_per_window=0, max_new_tokens=1, dtype="float32", device="cpu",
+                    max_batch_size=1, max_wait_ms=0)
+    with pytest.raises(AttributeError):
+        get_tier("edge").frames_per_window = 2  # type: ignore[misc]

@@ -1,0 +1,1 @@
+"""Model workers: the VILA runtime (``workers.runtime``), tier profiles and the window runner."""

@@ -1,0 +1,66 @@
+"""Tier profiles: how much model work one window gets on a kind of worker.
+
+``edge`` is sized for a CPU box (4 frames, 32 new tokens, float32 on CPU);
+``cloud`` for a GPU (8 frames, 64 new tokens, bfloat16 on CUDA when one is
+available, else float32 on CPU). ``get_tier(name)`` returns the profile with
+``device``/``dtype`` resolved for this machine.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+
+from services.core.errors import InvalidInput
+
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class TierProfile:
+    """One tier.
+
+    frames_per_window: frames sampled from each window (>= 1).
+    max_new_tokens: caption length limit in tokens (>= 1).
+    dtype / device: torch names ("float32", "bfloat16", "cpu", "cuda"), or "auto".
+    max_batch_size: windows per model call (>= 1).
+    max_wait_ms: how long a batcher may hold a window to fill a batch (>= 0).
+    """
+
+    name: str
+    frames_per_window: int
+    max_new_tokens: int
+    dtype: str
+    device: str
+    max_batch_size: int
+    max_wait_ms: int
+
+    def __post_init__(self) -> None:
+        if self.frames_per_window < 1 or self.max_new_tokens < 1 or self.max_batch_size < 1 or self.max_wait_ms < 0:
+            raise InvalidInput(f"tier {self.name!r}: frames, tokens and batch size must be >= 1, wait >= 0")
+
+    def resolved(self, cuda_available: bool | None = None) -> "TierProfile":
+        """This profile with "auto" device/dtype replaced: CUDA + bfloat16 if available, else CPU + float32."""
+        cuda = torch.cuda.is_available() if cuda_available is None else cuda_available
+        device = self.device if self.device != AUTO else ("cuda" if cuda else "cpu")
+        dtype = self.dtype
+        if dtype == AUTO:
+            dtype = "bfloat16" if device.startswith("cuda") else "float32"
+        return replace(self, device=device, dtype=dtype)
+
+
+TIERS: dict[str, TierProfile] = {
+    "edge": TierProfile("edge", frames_per_window=4, max_new_tokens=32, dtype="float32", device="cpu",
+                        max_batch_size=4, max_wait_ms=50),
+    "cloud": TierProfile("cloud", frames_per_window=8, max_new_tokens=64, dtype=AUTO, device=AUTO,
+                         max_batch_size=16, max_wait_ms=100),
+}
+
+
+def get_tier(name: str, *, cuda_available: bool | None = None) -> TierProfile:
+    """The named tier, resolved for this machine; InvalidInput listing the valid names otherwise."""
+    try:
+        tier = TIERS[name]
+    except KeyError:
+        raise InvalidInput(f"unknown tier {name!r}; valid tiers: {', '.join(sorted(TIERS))}") from None
+    return tier.resolved(cuda_available)
