@@ -2,20 +2,13 @@
 what was analysed before a failure is kept."""
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from tests.cli.conftest import assert_clean_error
+from tests.support.rtsp import free_port
 from tests.support.video_fixtures import make_audio_only, make_clip, make_unsupported_codec_clip
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_missing_file(cli, tmp_path, tiny_model_dir):
