@@ -128,6 +128,8 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     if not root.is_dir():
         raise ModelLayoutError(f"{root} is not a model directory (it does not exist or is a file)")
     top_path = root / "config.json"
+    if not top_path.is_file():
+        raise ModelLayoutError(f"{root} is not a VILA checkpoint: {top_path} is missing")
     raw = read_json(top_path)
     config = parse_top_config(raw, top_path)
     llm_dir = _component_dir(root, raw, "llm", top_path)
