@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     display = ProgressDisplay(live=live, duration=duration, enabled=not args.quiet)
     pipeline = LocalPipeline(
         runner, options, model_id=model.info.model_id,
-        on_window=display.window_done, on_event=display.event, on_progress=display.progress,
+        on_window=display.window_done, on_event=display.event,
     )
     stop = threading.Event()
     generate = (lambda prompts: model.generate_text(prompts)) if args.summary == "model" else None

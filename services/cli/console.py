@@ -29,10 +29,6 @@ class ProgressDisplay:
             dynamic_ncols=True,
         )
 
-    def progress(self, progress) -> None:
-        if progress.duration and not self.live and self.bar.total is None:
-            self.bar.total = round(progress.duration, 1)
-
     def window_done(self, result: WindowResult) -> None:
         self.windows += 1
         if self.bar.total is not None:

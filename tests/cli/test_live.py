@@ -78,7 +78,6 @@ def test_camera_restart_resumes_analysis(rtsp_camera, tiny_model_dir, tmp_path, 
     run = Analysis(rtsp_camera.url, tiny_model_dir, tmp_path / "r.json", vila_home, "--max-seconds", "10")
     run.wait_for("analyzing: 1 windows")
     rtsp_camera.kill()
-    killed_at = time.monotonic()
     time.sleep(1.0)
     rtsp_camera.start()
     code, data = run.finish(timeout=90)
@@ -89,4 +88,3 @@ def test_camera_restart_resumes_analysis(rtsp_camera, tiny_model_dir, tmp_path, 
     assert max(w["end"] for w in data["windows"]) > 5.0, data["windows"]
     assert len(starts) >= 4
     assert "reconnecting" in run.stderr
-    assert time.monotonic() - killed_at > 1.0
