@@ -3,15 +3,29 @@
 ``edge`` is sized for a CPU box (4 frames, 32 new tokens, float32 on CPU);
 ``cloud`` for a GPU (8 frames, 64 new tokens, bfloat16 on CUDA when one is
 available, else float32 on CPU). ``get_tier(name)`` returns the profile with
-``device``/``dtype`` resolved for this machine.
+``device``/``dtype`` resolved for this machine; ``load_for_tier(path, tier)``
+loads a checkpoint the way the tier says (device, dtype, weight quantisation,
+vision backend).
+
+Both tiers default to ``quantization="none"``: PyTorch's dynamic int8
+quantisation ("int8-dynamic") was measured on the tiny checkpoint and makes a
+window's caption depend on its batch-mates (one activation scale per batch
+tensor), which breaks the batching contract; see docs/quantization.md.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from services.core.errors import InvalidInput
+from workers.export.backends import VISION_BACKENDS
+from workers.runtime.quantize import MODES as QUANTIZATIONS
+
+if TYPE_CHECKING:
+    from workers.runtime import VilaModel
 
 AUTO = "auto"
 
@@ -25,6 +39,10 @@ class TierProfile:
     dtype / device: torch names ("float32", "bfloat16", "cpu", "cuda"), or "auto".
     max_batch_size: windows per model call (>= 1).
     max_wait_ms: how long a batcher may hold a window to fill a batch (>= 0).
+    quantization: LLM weight quantisation, one of ``QUANTIZATIONS`` ("none"; "int8-dynamic"
+        on CPU; "int8-dynamic-token", "int8" and "int4" through torchao, int4 on CUDA only).
+    vision_backend: what runs the vision tower + projector, one of ``VISION_BACKENDS``
+        ("torch", "onnx" through onnxruntime, "tensorrt" on a GPU with TensorRT installed).
     """
 
     name: str
@@ -34,10 +52,18 @@ class TierProfile:
     device: str
     max_batch_size: int
     max_wait_ms: int
+    quantization: str = "none"
+    vision_backend: str = "torch"
 
     def __post_init__(self) -> None:
         if self.frames_per_window < 1 or self.max_new_tokens < 1 or self.max_batch_size < 1 or self.max_wait_ms < 0:
             raise InvalidInput(f"tier {self.name!r}: frames, tokens and batch size must be >= 1, wait >= 0")
+        if self.quantization not in QUANTIZATIONS:
+            raise InvalidInput(f"tier {self.name!r}: quantization {self.quantization!r} is not one of "
+                               f"{', '.join(QUANTIZATIONS)}")
+        if self.vision_backend not in VISION_BACKENDS:
+            raise InvalidInput(f"tier {self.name!r}: vision_backend {self.vision_backend!r} is not one of "
+                               f"{', '.join(VISION_BACKENDS)}")
 
     def resolved(self, cuda_available: bool | None = None) -> "TierProfile":
         """This profile with "auto" device/dtype replaced: CUDA + bfloat16 if available, else CPU + float32."""
@@ -64,3 +90,19 @@ def get_tier(name: str, *, cuda_available: bool | None = None) -> TierProfile:
     except KeyError:
         raise InvalidInput(f"unknown tier {name!r}; valid tiers: {', '.join(sorted(TIERS))}") from None
     return tier.resolved(cuda_available)
+
+
+def load_for_tier(path: str | Path, tier: TierProfile) -> "VilaModel":
+    """Load the checkpoint at ``path`` on the tier's device and dtype, quantise it and set its vision backend.
+
+    Raises what ``load_model``, ``quantize_model`` and ``use_vision_backend`` raise
+    (ModelLayoutError, InvalidInput, BackendUnavailable).
+    """
+    from workers.export.backends import use_vision_backend
+    from workers.runtime import load_model
+    from workers.runtime.quantize import quantize_model
+
+    tier = tier.resolved()
+    model = load_model(path, device=tier.device, dtype=tier.dtype)
+    model = quantize_model(model, tier.quantization)
+    return use_vision_backend(model, tier.vision_backend)

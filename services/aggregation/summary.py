@@ -48,18 +48,39 @@ def summarize_extractive(
 ) -> Summary:
     """A summary made of the stream's own segment captions, no model needed."""
     start, end = _span(entries)
-    ok = [e for e in entries if not e.error]
-    failed = len(entries) - len(ok)
-    if not ok:
-        text = "Nothing could be analysed." if entries else "No windows yet."
+    failed = sum(1 for e in entries if e.error)
+    return summarize_totals(stream_id, segments, windows=len(entries), failed=failed,
+                            start=start, end=end, segment_count=len(segments), limit=limit)
+
+
+def summarize_totals(
+    stream_id: str,
+    segments: Sequence[Segment],
+    *,
+    windows: int,
+    failed: int,
+    start: float,
+    end: float,
+    segment_count: int,
+    limit: int = 8,
+) -> Summary:
+    """The extractive summary from the stream's totals and a set of its segments.
+
+    ``summarize_extractive`` with the entries replaced by their counts and span: a store that keeps
+    those totals (the summarizer) passes only its most recent segments, so one refresh costs
+    O(len(segments)) however long the stream is. ``segment_count`` is the stream's total.
+    """
+    ok = windows - failed
+    if ok <= 0:
+        text = "Nothing could be analysed." if windows else "No windows yet."
     else:
         parts = [
             f"{format_clock(s.start)}–{format_clock(s.end)} {s.caption.strip() or '(no caption)'}"
             for s in pick_segments(segments, limit)
         ]
         text = (
-            f"{len(ok)} windows over {format_clock(start)}–{format_clock(end)} "
-            f"in {len(segments)} segments. " + "; ".join(parts) + "."
+            f"{ok} windows over {format_clock(start)}–{format_clock(end)} "
+            f"in {segment_count} segments. " + "; ".join(parts) + "."
         )
         actions = [s.actions[0].label for s in segments if s.actions]
         if actions:
@@ -68,7 +89,7 @@ def summarize_extractive(
     if failed:
         text += f" {failed} window(s) could not be analysed."
     return Summary(stream_id=stream_id, text=text, start=start, end=end,
-                   method="extractive", windows=len(entries))
+                   method="extractive", windows=windows)
 
 
 def timeline_prompt(segments: Sequence[Segment], instruction: str = SUMMARY_INSTRUCTION) -> str:

@@ -67,6 +67,12 @@ class ModelLayoutError(ModelError):
     reason = "model-layout"
 
 
+class BackendUnavailable(ModelError):
+    """A configured model backend (CUDA quantisation, TensorRT, ONNX Runtime) is not usable on this machine."""
+
+    reason = "backend-unavailable"
+
+
 class InvalidRequest(VilaError):
     """A request to a model (no frames, bad JPEG, too many frames, ...)."""
 
@@ -78,3 +84,45 @@ class InvalidRequest(VilaError):
 class Overloaded(VilaError):
     grpc_code = "RESOURCE_EXHAUSTED"
     reason = "overloaded"
+
+
+class BrokerUnavailable(VilaError):
+    """Kafka (or another backing service) cannot be reached; the message names the address."""
+
+    exit_code = 5
+    grpc_code = "UNAVAILABLE"
+    reason = "broker-unavailable"
+
+
+class UndecodableRecord(InvalidInput):
+    """A Kafka record whose value is not the message its topic carries (goes to the DLQ)."""
+
+    reason = "undecodable-record"
+
+
+class ClusterError(VilaError):
+    """A local service (Kafka, Redis, a worker...) could not be started, found or stopped; names which and why."""
+
+    exit_code = 6
+    grpc_code = "UNAVAILABLE"
+    reason = "cluster"
+
+
+class MissingDependency(ClusterError):
+    """Something the local cluster runs on is not installed (Java, Kafka's jars, redis-server): run make install."""
+
+    reason = "missing-dependency"
+
+
+class Unavailable(VilaError):
+    """A service cannot take the request right now (still loading, shutting down); retrying elsewhere helps."""
+
+    grpc_code = "UNAVAILABLE"
+    reason = "unavailable"
+
+
+class UnknownStream(InvalidInput):
+    """A request names a stream the summarizer has stored nothing for."""
+
+    grpc_code = "NOT_FOUND"
+    reason = "unknown-stream"

@@ -1,4 +1,4 @@
-"""Greedy decoding and answer scoring over a left-padded embedding batch.
+"""Decoding (greedy, or seeded sampling on request) and answer scoring over a left-padded embedding batch.
 
 Both run the LLM once over the whole batch (prefill) and then reuse its KV
 cache. Ids in ``banned`` (media tokens, rows past the tokenizer) get -inf
@@ -11,6 +11,7 @@ from typing import Callable, Sequence
 import torch
 
 from workers.runtime.inputs import Batch
+from workers.runtime.sampling import Chooser, Sampling
 
 
 def _mask_banned(logits: torch.Tensor, banned: torch.Tensor) -> torch.Tensor:
@@ -29,8 +30,9 @@ def greedy_generate(
     banned: torch.Tensor,
     pad_id: int,
     stop_text: Callable[[list[int]], bool] | None = None,
+    sampling: Sampling | None = None,
 ) -> list[list[int]]:
-    """Greedy continuation of every row of ``batch``.
+    """Continuation of every row of ``batch``: greedy, or sampled when ``sampling`` is given.
 
     Returns, per row, the generated ids without the stop token. A row ends at a
     token in ``stop_ids``, when ``stop_text(ids)`` says so (multi-token stop
@@ -48,8 +50,9 @@ def greedy_generate(
     cache, logits = out.past_key_values, out.logits[:, -1]
     position = batch.last_positions + 1
     done = [False] * rows
+    choose = Chooser(sampling, rows, logits.device)
     for step in range(max_new_tokens):
-        tokens = _mask_banned(logits, banned).argmax(dim=-1)
+        tokens = choose(_mask_banned(logits, banned))
         for row, token in enumerate(tokens.tolist()):
             if done[row]:
                 continue
@@ -68,6 +71,9 @@ def greedy_generate(
         cache, logits = out.past_key_values, out.logits[:, -1]
         position = position + 1
     return results
+
+
+generate_ids = greedy_generate  # the name says greedy; it samples when given ``sampling``
 
 
 def mean_logprobs(

@@ -1,25 +1,34 @@
 """Build the LLM's input embeddings for a batch: text ids with media spliced in, left-padded.
 
-A sequence is a list of token ids in which each ``<vila/video>`` id is replaced
-by that sequence's video features: for every frame its projected visual tokens
-followed by the embedding of the newline ids (``tokenizer("\\n")``), frames in
-order (the NVILA ``BasicVideoEncoder`` layout). Sequences are left-padded with
+A sequence is a list of token ids in which media placeholders are replaced by
+embeddings. Two forms:
+
+- ``Segment.blocks``: ready (n_i, H) embedding blocks, one per placeholder in
+  order; a placeholder is any negative id (the legacy ``IMAGE_TOKEN_INDEX = -200``)
+  or an id in ``placeholders`` (the NVILA ``<image>``/``<vila/video>`` ids).
+- ``Segment.video``: (frames, tokens, H) features for the single ``<vila/video>``
+  id: for every frame its tokens followed by the embedding of the newline ids
+  (``tokenizer("\\n")``), frames in order (the NVILA ``BasicVideoEncoder`` layout).
+
+Sequences are left-padded with
 zero vectors and attention mask 0, and positions count only real tokens, so a
 sequence gives the same logits alone or in a batch.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Collection, Sequence
 
 import torch
 
 
 @dataclass(frozen=True)
 class Segment:
-    """One sequence: prompt ids and, when it carries a video, its (frames, tokens, hidden) features."""
+    """One sequence: prompt ids and its media (see the module docstring)."""
 
     ids: list[int]
     video: torch.Tensor | None = None
+    blocks: tuple[torch.Tensor, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -34,14 +43,18 @@ class Batch:
 
 
 def splice(ids: list[int], video: torch.Tensor | None, video_id: int, embed: torch.nn.Module,
-           newline: torch.Tensor) -> torch.Tensor:
-    """(L, H) embeddings of ``ids`` with each ``video_id`` replaced by the video block.
+           newline: torch.Tensor, *, blocks: Sequence[torch.Tensor] = (),
+           placeholders: Collection[int] = ()) -> torch.Tensor:
+    """(L, H) embeddings of ``ids`` with media spliced in (see the module docstring).
 
-    ``newline`` is the (n, H) embedding appended after every frame. ValueError
-    when a video token appears without features (or features without a token).
+    ``newline`` is the (n, H) embedding appended after every video frame.
+    ValueError when placeholders and media do not pair up one to one.
     """
     device = newline.device
-    text = embed(torch.tensor(ids, dtype=torch.long, device=device))
+    tensor = torch.tensor(ids, dtype=torch.long, device=device)
+    text = embed(tensor.clamp(min=0))
+    if video is None and (blocks or any(i < 0 or i in placeholders for i in ids)):
+        return _splice_blocks(ids, text, blocks, placeholders)
     slots = [i for i, token in enumerate(ids) if token == video_id]
     if video is None:
         if slots:
@@ -54,6 +67,19 @@ def splice(ids: list[int], video: torch.Tensor | None, video_id: int, embed: tor
     block = per_frame.reshape(-1, hidden).to(text.dtype)
     slot = slots[0]
     return torch.cat([text[:slot], block, text[slot + 1:]], dim=0)
+
+
+def _splice_blocks(ids: list[int], text: torch.Tensor, blocks: Sequence[torch.Tensor],
+                   placeholders: Collection[int]) -> torch.Tensor:
+    slots = [i for i, token in enumerate(ids) if token < 0 or token in placeholders]
+    if len(slots) != len(blocks):
+        raise ValueError(f"prompt holds {len(slots)} media placeholders but {len(blocks)} media were given")
+    pieces, start = [], 0
+    for slot, block in zip(slots, blocks):
+        pieces += [text[start:slot], block.to(text.dtype)]
+        start = slot + 1
+    pieces.append(text[start:])
+    return torch.cat(pieces, dim=0)
 
 
 def left_pad(sequences: list[torch.Tensor]) -> Batch:
@@ -70,6 +96,8 @@ def left_pad(sequences: list[torch.Tensor]) -> Batch:
     return Batch(embeds=embeds, mask=mask, positions=positions)
 
 
-def build_batch(segments: list[Segment], video_id: int, embed: torch.nn.Module, newline: torch.Tensor) -> Batch:
+def build_batch(segments: list[Segment], video_id: int, embed: torch.nn.Module, newline: torch.Tensor, *,
+                placeholders: Collection[int] = ()) -> Batch:
     """Embed and left-pad ``segments``; see :func:`splice` for the failure modes."""
-    return left_pad([splice(s.ids, s.video, video_id, embed, newline) for s in segments])
+    return left_pad([splice(s.ids, s.video, video_id, embed, newline, blocks=s.blocks, placeholders=placeholders)
+                     for s in segments])

@@ -7,7 +7,10 @@ holding the component paths and the parsed configs.
 
 Layout: ``config.json`` whose ``llm_cfg``/``vision_tower_cfg``/``mm_projector_cfg``
 are dicts (component in ``<root>/llm``, ``<root>/vision_tower``, ``<root>/mm_projector``)
-or strings (a path, relative to the root when not absolute).
+or strings (a path, relative to the root when not absolute). ``model_type`` is
+``llava_llama`` (original releases) or ``vila`` (the ``-hf-preview`` repos: the same
+folders plus remote code the runtime does not need). The family is detected from
+the config fields (``families``).
 """
 from __future__ import annotations
 
@@ -17,14 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from services.core.errors import ModelLayoutError
+from workers.runtime.families import Facts, Family, detect
 from workers.runtime.projectors import find_builder, known_types
+from workers.runtime.vision import tower_kind
 
 COMPONENTS = {"llm": "llm_cfg", "vision_tower": "vision_tower_cfg", "mm_projector": "mm_projector_cfg"}
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json")
 SELECT_FEATURES = ("cls_patch", "patch")
 # Video frames skip tiling in the reference code, so ``dynamic`` models see plain resized frames.
-ASPECT_MODES = ("resize", "pad", "dynamic")
+ASPECT_MODES = ("resize", "pad", "dynamic", "dynamic_s2")
+LAYOUTS = {"llava_llama": "llava_llama", "vila": "vila-hf-preview"}
+VIDEO_ENCODERS = ("BasicVideoEncoder", "TSPVideoEncoder")
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,19 @@ class VilaConfig:
     image_aspect_ratio: str
     num_video_frames: int
     chat_template: str | None
+    s2: bool = False
+    dynamic_s2: bool = False
+    s2_scales: tuple[int, ...] = ()
+    s2_max_split_size: int = 0
+    min_tiles: int = 1
+    max_tiles: int = 12
+    # TSPVideoEncoder pool sizes ((t, h, w), ...); empty = BasicVideoEncoder.
+    video_pool_sizes: tuple[tuple[int, int, int], ...] = ()
+    fps: float = 0.0
+
+    @property
+    def layout(self) -> str:
+        return LAYOUTS.get(self.model_type, self.model_type)
 
 
 @dataclass(frozen=True)
@@ -51,7 +71,9 @@ class Checkpoint:
     llm_config: dict[str, Any]
     vision_config: dict[str, Any]
     projector_config: dict[str, Any]
-    preprocessor: dict[str, Any]
+    preprocessor: dict[str, Any] | None
+    facts: Facts
+    family: Family
 
     @property
     def projector_type(self) -> str:
@@ -103,23 +125,89 @@ def _component_dir(root: Path, config: dict[str, Any], name: str, where: Path) -
     return folder
 
 
+def _scales(config: dict[str, Any], where: Path) -> tuple[int, ...]:
+    raw = config.get("s2_scales")
+    if raw is None:
+        return ()
+    try:
+        parts = raw.split(",") if isinstance(raw, str) else list(raw)
+        scales = tuple(int(x) for x in parts)
+    except (TypeError, ValueError):
+        raise ModelLayoutError(f"{where}: field 's2_scales' is {raw!r}; expected e.g. \"448,896,1344\"") from None
+    if not scales or any(s <= 0 for s in scales) or list(scales) != sorted(scales):
+        raise ModelLayoutError(f"{where}: field 's2_scales' is {raw!r}; expected increasing positive sizes")
+    return scales
+
+
+def _pool_sizes(config: dict[str, Any], where: Path) -> tuple[tuple[int, int, int], ...]:
+    raw = config.get("video_encoder")
+    if raw is None:
+        return ()
+    try:
+        spec = json.loads(raw) if isinstance(raw, str) else dict(raw)
+        target = str(spec.get("_target_", ""))
+    except (TypeError, ValueError, AttributeError):
+        raise ModelLayoutError(f"{where}: field 'video_encoder' is not a JSON object") from None
+    name = target.rsplit(".", 1)[-1]
+    if name not in VIDEO_ENCODERS:
+        raise ModelLayoutError(f"{where}: field 'video_encoder' names {target!r}; supported: {', '.join(VIDEO_ENCODERS)}")
+    if name == "BasicVideoEncoder":
+        return ()
+    try:
+        sizes = tuple(tuple(int(v) for v in size) for size in spec.get("pool_sizes") or ())
+    except (TypeError, ValueError):
+        sizes = ()
+    if not sizes or any(len(size) != 3 or min(size) < 1 for size in sizes):
+        raise ModelLayoutError(f"{where}: field 'video_encoder' needs 'pool_sizes' as [[t, h, w], ...]")
+    return sizes  # type: ignore[return-value]
+
+
 def parse_top_config(config: dict[str, Any], where: Path) -> VilaConfig:
     """Validate the top-level fields; ModelLayoutError names the field."""
     if config.get("mm_use_im_start_end"):
         raise ModelLayoutError(f"{where}: field 'mm_use_im_start_end' is true; only false is supported")
-    if config.get("s2") or config.get("dynamic_s2"):
-        raise ModelLayoutError(f"{where}: S2 vision features ('s2'/'dynamic_s2') are not supported yet")
     template = config.get("chat_template")
+    aspect = _choice(config, "image_aspect_ratio", ASPECT_MODES, where, "resize")
+    dynamic_s2 = bool(config.get("dynamic_s2"))
+    s2 = bool(config.get("s2"))
+    scales = _scales(config, where)
+    if (s2 or dynamic_s2) and not scales:
+        raise ModelLayoutError(f"{where}: field 's2_scales' is missing (needed by 's2'/'dynamic_s2')")
+    if dynamic_s2 and aspect != "dynamic_s2":
+        raise ModelLayoutError(f"{where}: field 'image_aspect_ratio' must be 'dynamic_s2' when 'dynamic_s2' is true")
+    split = config.get("s2_max_split_size") or (scales[0] if scales else 0)
     return VilaConfig(
         model_type=_field(config, "model_type", str, where),
         hidden_size=_field(config, "hidden_size", int, where),
         mm_hidden_size=_field(config, "mm_hidden_size", int, where),
         select_layer=int(config.get("mm_vision_select_layer", -2)),
         select_feature=_choice(config, "mm_vision_select_feature", SELECT_FEATURES, where, "cls_patch"),
-        image_aspect_ratio=_choice(config, "image_aspect_ratio", ASPECT_MODES, where, "resize"),
+        image_aspect_ratio=aspect,
         num_video_frames=int(config.get("num_video_frames") or 8),
         chat_template=template if isinstance(template, str) and template else None,
+        s2=s2,
+        dynamic_s2=dynamic_s2,
+        s2_scales=scales if (s2 or dynamic_s2) else (),
+        s2_max_split_size=int(split),
+        min_tiles=int(config.get("min_tiles") or 1),
+        max_tiles=int(config.get("max_tiles") or 12),
+        video_pool_sizes=_pool_sizes(config, where),
+        fps=float(config.get("fps") or 0.0),
     )
+
+
+def _llama3_tokenizer(llm_dir: Path) -> bool:
+    try:
+        return "<|eot_id|>" in (llm_dir / "tokenizer_config.json").read_text(encoding="utf-8")
+    except OSError:
+        return False
+
+
+def _architecture(config: dict[str, Any], where: Path) -> str:
+    archs = config.get("architectures")
+    if not isinstance(archs, list) or not archs or not isinstance(archs[0], str):
+        raise ModelLayoutError(f"{where}: field 'architectures' is missing")
+    return archs[0]
 
 
 def read_checkpoint(path: str | Path) -> Checkpoint:
@@ -132,6 +220,9 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         raise ModelLayoutError(f"{root} is not a VILA checkpoint: {top_path} is missing")
     raw = read_json(top_path)
     config = parse_top_config(raw, top_path)
+    if config.model_type not in LAYOUTS:
+        raise ModelLayoutError(f"{top_path}: field 'model_type' is {config.model_type!r}; "
+                               f"supported: {', '.join(LAYOUTS)}")
     llm_dir = _component_dir(root, raw, "llm", top_path)
     vision_dir = _component_dir(root, raw, "vision_tower", top_path)
     projector_dir = _component_dir(root, raw, "mm_projector", top_path)
@@ -148,7 +239,9 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         )
 
     vision_config = read_json(vision_dir / "config.json")
-    preprocessor = read_json(vision_dir / "preprocessor_config.json")
+    kind = tower_kind(vision_config, vision_dir / "config.json")
+    preprocessor_path = vision_dir / "preprocessor_config.json"
+    preprocessor = read_json(preprocessor_path) if kind.fixed_processor is None or preprocessor_path.is_file() else None
 
     projector_path = projector_dir / "config.json"
     projector_config = read_json(projector_path)
@@ -156,6 +249,22 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     if find_builder(ptype) is None:
         raise ModelLayoutError(
             f"{projector_path}: field 'mm_projector_type' is {ptype!r}; supported: {', '.join(known_types())}"
+        )
+    facts = Facts(
+        llm_architecture=_architecture(llm_config, llm_dir / "config.json"),
+        tower_type=str(vision_config.get("model_type")),
+        projector_type=ptype,
+        aspect=config.image_aspect_ratio,
+        s2=config.s2,
+        dynamic_s2=config.dynamic_s2,
+        llama3_tokenizer=_llama3_tokenizer(llm_dir),
+    )
+    family = detect(facts)
+    if family is None:
+        raise ModelLayoutError(
+            f"{top_path}: no supported VILA family has this combination of fields: LLM {facts.llm_architecture} "
+            f"({llm_dir / 'config.json'}), vision tower {facts.tower_type!r}, image_aspect_ratio {facts.aspect!r}, "
+            f"s2 {facts.s2}, dynamic_s2 {facts.dynamic_s2}"
         )
     return Checkpoint(
         root=root,
@@ -167,4 +276,6 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         vision_config=vision_config,
         projector_config=projector_config,
         preprocessor=preprocessor,
+        facts=facts,
+        family=family,
     )

@@ -1,32 +1,35 @@
 """``load_model``: the one way a VILA checkpoint becomes a :class:`VilaModel`.
 
-Steps: validate the directory (``layout.read_checkpoint``), pick the family
-loader by the top-level ``model_type`` (registry ``FAMILIES``), then build the
-vision tower (HF ``SiglipVisionModel``), the projector (``projectors`` registry,
-released key names, strict), the LLM (``AutoModelForCausalLM``) and the
-tokenizer (``AutoTokenizer``), add the media tokens, and pick the template.
+Steps: validate the directory and detect the family from its config fields
+(``layout.read_checkpoint``), pick the layout loader by the top-level
+``model_type`` (registry ``FAMILIES``: ``llava_llama`` and the ``vila`` of the
+``-hf-preview`` repos), then build the vision tower (``vision.TOWERS``: SigLIP or
+InternViT), the projector (``projectors`` registry, released key names, strict,
+block order of the family's code generation), the LLM (``AutoModelForCausalLM``)
+and the tokenizer (``AutoTokenizer``), add the media tokens, and pick the
+template (config ``chat_template`` name, else the family's).
 
 Failure modes: ``ModelLayoutError`` naming the file/field for anything wrong
 with the directory; ``InvalidInput`` for a bad ``device``/``dtype`` argument.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Callable
 
 import torch
-from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from services.core.errors import InvalidInput, ModelLayoutError
+from workers.runtime.counts import image_tokens
+from workers.runtime.encoding import MediaSettings
 from workers.runtime.layout import Checkpoint, read_checkpoint
 from workers.runtime.media import add_media_tokens
 from workers.runtime.model import VilaModel
 from workers.runtime.projectors import Projector, build_projector
 from workers.runtime.templates import Template, get_template, known_templates, template_name_for
-from workers.runtime.vision import ImageProcessor, load_vision_tower
-from workers.runtime.weights import require_all_weights
+from workers.runtime.vision import load_vision_tower, tower_kind
+from workers.runtime.weights import read_state, require_all_weights
 
 DTYPES = {
     "float32": torch.float32, "fp32": torch.float32,
@@ -62,17 +65,10 @@ def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torc
 
 def load_projector(ckpt: Checkpoint, dtype: torch.dtype) -> Projector:
     """Projector with strictly matching keys/shapes; ModelLayoutError names the file and keys."""
-    projector = build_projector(ckpt.projector_type, ckpt.config.mm_hidden_size, ckpt.config.hidden_size)
+    projector = build_projector(ckpt.projector_type, ckpt.config.mm_hidden_size, ckpt.config.hidden_size,
+                                ckpt.family.merge_order)
     folder = ckpt.projector_dir
-    index = folder / "model.safetensors.index.json"
-    try:
-        if (folder / "model.safetensors").is_file():
-            state = load_file(folder / "model.safetensors")
-        else:
-            shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
-            state = {k: v for shard in shards for k, v in load_file(folder / shard).items()}
-    except Exception as exc:  # safetensors raises its own error types
-        raise ModelLayoutError(f"{folder / 'model.safetensors'} could not be read: {exc}") from None
+    state = read_state(folder)
     expected = projector.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
@@ -93,12 +89,12 @@ def load_projector(ckpt: Checkpoint, dtype: torch.dtype) -> Projector:
 
 
 def select_template(ckpt: Checkpoint, tokenizer: object) -> Template:
-    name = template_name_for(ckpt.config.chat_template, str(ckpt.root))
+    name = template_name_for(ckpt.config.chat_template, ckpt.family.default_template(ckpt.facts))
     try:
         template = get_template(name)
     except KeyError:
         raise ModelLayoutError(
-            f"{ckpt.root / 'config.json'}: conversation template {name!r} (field 'chat_template' or the path) "
+            f"{ckpt.root / 'config.json'}: conversation template {name!r} (field 'chat_template') "
             f"is not supported; supported: {', '.join(known_templates())}"
         ) from None
     if name == "auto" and not getattr(tokenizer, "chat_template", None):
@@ -107,14 +103,37 @@ def select_template(ckpt: Checkpoint, tokenizer: object) -> Template:
     return template
 
 
+def media_settings(ckpt: Checkpoint) -> MediaSettings:
+    cfg = ckpt.config
+    return MediaSettings(
+        generation=ckpt.family.generation, aspect=cfg.image_aspect_ratio, s2=cfg.s2, dynamic_s2=cfg.dynamic_s2,
+        s2_scales=cfg.s2_scales, s2_split=cfg.s2_max_split_size, min_tiles=cfg.min_tiles, max_tiles=cfg.max_tiles,
+        pool_sizes=cfg.video_pool_sizes, frame_sampling=ckpt.family.frame_sampling,
+    )
+
+
+def check_vision_widths(ckpt: Checkpoint, tile: int) -> None:
+    """mm_hidden_size must be the tower width (times the number of S2 scales); S2 sizes must fit the tile."""
+    cfg, top = ckpt.config, ckpt.root / "config.json"
+    vision_hidden = ckpt.vision_config.get("hidden_size")
+    scales = len(cfg.s2_scales) if (cfg.s2 or cfg.dynamic_s2) else 1
+    if not isinstance(vision_hidden, int) or vision_hidden * scales != cfg.mm_hidden_size:
+        raise ModelLayoutError(f"{top}: field 'mm_hidden_size' is {cfg.mm_hidden_size} but "
+                               f"{ckpt.vision_dir / 'config.json'} has hidden_size {vision_hidden}"
+                               + (f" x {scales} S2 scales" if scales > 1 else ""))
+    if cfg.s2 and cfg.s2_max_split_size != tile:
+        raise ModelLayoutError(f"{top}: field 's2_max_split_size' is {cfg.s2_max_split_size}; "
+                               f"the vision tower takes {tile} px")
+    if cfg.dynamic_s2 and any(s % tile for s in cfg.s2_scales):
+        raise ModelLayoutError(f"{top}: field 's2_scales' {list(cfg.s2_scales)} must be multiples of {tile}")
+
+
 def _load_llava_llama(ckpt: Checkpoint, device: torch.device, dtype: torch.dtype) -> VilaModel:
     cfg = ckpt.config
-    vision_hidden = ckpt.vision_config.get("hidden_size")
-    if vision_hidden != cfg.mm_hidden_size:
-        raise ModelLayoutError(f"{ckpt.root / 'config.json'}: field 'mm_hidden_size' is {cfg.mm_hidden_size} but "
-                               f"{ckpt.vision_dir / 'config.json'} has hidden_size {vision_hidden}")
-    processor = ImageProcessor.from_config(ckpt.preprocessor, cfg.image_aspect_ratio,
-                                           ckpt.vision_dir / "preprocessor_config.json")
+    kind = tower_kind(ckpt.vision_config, ckpt.vision_dir / "config.json")
+    processor = kind.processor(ckpt.vision_config, ckpt.preprocessor, cfg.image_aspect_ratio,
+                               ckpt.vision_dir / "preprocessor_config.json")
+    check_vision_widths(ckpt, processor.tile)
     tower = load_vision_tower(ckpt.vision_dir, ckpt.vision_config, cfg.select_layer, cfg.select_feature, dtype)
     projector = load_projector(ckpt, dtype)
     try:
@@ -127,16 +146,20 @@ def _load_llava_llama(ckpt: Checkpoint, device: torch.device, dtype: torch.dtype
     require_all_weights(info, ckpt.llm_dir)
     media = add_media_tokens(tokenizer, llm)
     template = select_template(ckpt, tokenizer)
+    per_tile = projector.num_tokens(tower.num_tokens)
     return VilaModel(
         llm=llm.to(device).eval(), tokenizer=tokenizer, tower=tower.to(device), projector=projector.to(device),
         processor=processor, template=template, media=media, model_id=ckpt.root.resolve().name,
-        path=str(ckpt.root.resolve()), family=cfg.model_type,
+        path=str(ckpt.root.resolve()), family=ckpt.family.name, settings=media_settings(ckpt),
+        tokens_per_image=image_tokens(per_tile, cfg.image_aspect_ratio, cfg.s2_scales, processor.tile),
+        layout=cfg.layout,
     )
 
 
-# Top-level ``model_type`` -> loader. NVILA ``-hf`` layouts ("nvila", "vila") would register here.
+# Top-level ``model_type`` -> loader. The flat NVILA ``-hf`` layouts ("nvila", "nvila_lite") would register here.
 FAMILIES: dict[str, Callable[[Checkpoint, torch.device, torch.dtype], VilaModel]] = {
     "llava_llama": _load_llava_llama,
+    "vila": _load_llava_llama,  # -hf-preview: same folders, remote code not needed
 }
 
 

@@ -1,13 +1,17 @@
 """``VilaModel``: captions, label scores, answers and text from a loaded VILA checkpoint.
 
-Every operation takes a batch (several windows of PIL frames) and runs one
-forward pass over all of it: the vision tower over the frames of all windows,
-then the LLM over the left-padded prompts. Decoding is greedy and therefore
-deterministic; a batch gives the same output as its windows one by one.
+Every operation takes a batch and runs one forward pass over all of it: the
+vision tower over the tiles/frames of all requests, then the LLM over the
+left-padded prompts. Decoding is greedy (deterministic) unless ``sampling`` is
+given; a batch gives the same output as its requests one by one.
+
+Prompts follow the checkpoint's family (``families``): the NVILA code (media
+tokens, newline embeddings, one video token) or the legacy VILA1.5 code
+(``-200`` placeholders, frames as images); see ``prompting`` and ``encoding``.
 
 Failure modes: ``InvalidRequest`` for an empty window, a frame that is not a
-PIL image, mismatched argument lengths, or a prompt longer than the model's
-context ("too many frames").
+PIL image, mismatched argument lengths, bad sampling values, or a prompt longer
+than the model's context ("too many frames").
 """
 from __future__ import annotations
 
@@ -19,10 +23,15 @@ from PIL import Image
 
 from services.core.errors import InvalidRequest
 from services.core.types import ActionScore
+from workers.runtime.counts import frame_tokens, newline_tokens
 from workers.runtime.decoding import greedy_generate, mean_logprobs
+from workers.runtime.encoding import MediaEncoder, MediaSettings
+from workers.runtime.families import LEGACY
 from workers.runtime.inputs import Batch, Segment, build_batch
-from workers.runtime.media import MEDIA_TOKENS, VIDEO, MediaTokens
+from workers.runtime.media import MediaTokens
 from workers.runtime.projectors import Projector
+from workers.runtime.prompting import IMAGE_TOKEN_INDEX, Part, Video, legacy_ids, legacy_message, nvila_message, strip_media
+from workers.runtime.sampling import Sampling
 from workers.runtime.templates import Template
 from workers.runtime.vision import ImageProcessor, VisionTower
 
@@ -32,7 +41,12 @@ SCORE_QUESTION = "Which of these best describes what happens in the video: {opti
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """What was loaded. ``tokens_per_frame`` counts LLM positions per frame (visual tokens + newline)."""
+    """What was loaded.
+
+    ``tokens_per_frame`` counts LLM positions per video frame (visual tokens + newline,
+    after temporal pooling, rounded up); ``tokens_per_image`` the visual tokens of one
+    square image at the tower's resolution (one tile; the 3x3 grid on dynamic S2).
+    """
 
     model_id: str
     path: str
@@ -44,13 +58,11 @@ class ModelInfo:
     parameters: int
     dtype: str
     device: str
+    tokens_per_image: int = 0
+    layout: str = "llava_llama"
 
 
-def _strip_media(text: str) -> str:
-    # The reference deletes literal media placeholders from user text.
-    for token in MEDIA_TOKENS:
-        text = text.replace(token, "")
-    return text
+_strip_media = strip_media  # kept for callers of the first cut
 
 
 def _check_budget(max_new_tokens: int) -> None:
@@ -58,14 +70,24 @@ def _check_budget(max_new_tokens: int) -> None:
         raise InvalidRequest(f"max_new_tokens must be >= 0, got {max_new_tokens}")
 
 
+def _check_window(index: int, window: Sequence[Image.Image]) -> None:
+    if len(window) == 0:
+        raise InvalidRequest(f"window {index} has no frames")
+    for f, frame in enumerate(window):
+        if not isinstance(frame, Image.Image):
+            raise InvalidRequest(f"window {index} frame {f} is not an image ({type(frame).__name__})")
+
+
 class VilaModel:
     """A loaded checkpoint. Build it with ``workers.runtime.load_model``; not thread-safe."""
 
     def __init__(self, *, llm: torch.nn.Module, tokenizer: Any, tower: VisionTower, projector: Projector,
                  processor: ImageProcessor, template: Template, media: MediaTokens, model_id: str, path: str,
-                 family: str, vision_batch: int = 64) -> None:
+                 family: str, vision_batch: int = 64, settings: MediaSettings | None = None,
+                 tokens_per_image: int | None = None, layout: str = "llava_llama") -> None:
         self.llm, self.tokenizer, self.tower, self.projector = llm, tokenizer, tower, projector
         self.processor, self.template, self.media = processor, template, media
+        self.settings = settings or MediaSettings()
         self.vision_batch = vision_batch
         self.device = next(llm.parameters()).device
         self.dtype = next(llm.parameters()).dtype
@@ -76,12 +98,16 @@ class VilaModel:
         self._pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else min(self._stop_ids, default=0)
         limit = tokenizer.model_max_length if tokenizer.model_max_length < 10**9 else 10**9
         self.max_length = min(limit, int(getattr(llm.config, "max_position_embeddings", 10**9)))
+        self.encoder = MediaEncoder(self.settings, tower, projector, processor, self._newline_embedding, vision_batch)
+        self.legacy = self.settings.generation == LEGACY
+        self._placeholders = (IMAGE_TOKEN_INDEX,) if self.legacy else (media.image_id, media.video_id)
         visual = projector.num_tokens(tower.num_tokens)
         params = sum(p.numel() for m in (llm, tower, projector) for p in m.parameters())
         self._info = ModelInfo(
             model_id=model_id, path=path, family=family, vision_tower=tower.name, projector=projector.type_name,
-            template=template.name, tokens_per_frame=visual + len(self._newline_ids), parameters=params,
+            template=template.name, tokens_per_frame=frame_tokens(visual, newline_tokens(tokenizer, self.legacy), self.settings.pool_sizes), parameters=params,
             dtype=str(self.dtype).removeprefix("torch."), device=str(self.device),
+            tokens_per_image=tokens_per_image if tokens_per_image is not None else visual, layout=layout,
         )
 
     @property
@@ -91,25 +117,34 @@ class VilaModel:
     # ----------------------------------------------------------------- public operations
     @torch.inference_mode()
     def caption(self, windows: Sequence[Sequence[Image.Image]], *, prompt: str | None = None,
-                max_new_tokens: int = 48) -> list[str]:
-        """One caption per window (greedy, at most ``max_new_tokens`` tokens)."""
-        return self._answer(windows, [prompt or CAPTION_PROMPT] * len(windows), max_new_tokens)
+                max_new_tokens: int = 48, sampling: Sampling | None = None) -> list[str]:
+        """One caption per window (greedy unless ``sampling``, at most ``max_new_tokens`` tokens)."""
+        return self._answer(windows, [prompt or CAPTION_PROMPT] * len(windows), max_new_tokens, sampling)
 
     @torch.inference_mode()
     def ask(self, windows: Sequence[Sequence[Image.Image]], questions: Sequence[str], *,
-            max_new_tokens: int = 48) -> list[str]:
+            max_new_tokens: int = 48, sampling: Sampling | None = None) -> list[str]:
         """Answer ``questions[i]`` about ``windows[i]``; a single question applies to every window."""
         if len(questions) == 1 and len(windows) != 1:
             questions = list(questions) * len(windows)
         if len(questions) != len(windows):
             raise InvalidRequest(f"{len(questions)} questions for {len(windows)} windows")
-        return self._answer(windows, list(questions), max_new_tokens)
+        return self._answer(windows, list(questions), max_new_tokens, sampling)
 
     @torch.inference_mode()
-    def generate_text(self, prompts: Sequence[str], *, max_new_tokens: int = 128) -> list[str]:
+    def generate_text(self, prompts: Sequence[str], *, max_new_tokens: int = 128,
+                      sampling: Sampling | None = None) -> list[str]:
         """Text-only answers to ``prompts`` (rendered through the conversation template)."""
-        segments = [Segment(self._prompt_ids(_strip_media(p))) for p in prompts]
-        return self._generate(segments, max_new_tokens)
+        return self.generate([[p] for p in prompts], max_new_tokens=max_new_tokens, sampling=sampling)
+
+    @torch.inference_mode()
+    def generate(self, prompts: Sequence[Sequence[Part]], *, max_new_tokens: int = 128,
+                 sampling: Sampling | None = None) -> list[str]:
+        """Answers to prompts made of text, images and :class:`Video` parts (image, multi-image, video)."""
+        _check_budget(max_new_tokens)
+        if not prompts:
+            return []
+        return self._decode(self._batch(self._segments(prompts), max_new_tokens), max_new_tokens, sampling)
 
     @torch.inference_mode()
     def score_labels(self, windows: Sequence[Sequence[Image.Image]], labels: Sequence[str], *,
@@ -137,6 +172,44 @@ class VilaModel:
             results.append(sorted(scores, key=lambda s: -s.score))
         return results
 
+    # ----------------------------------------------------------------- prompts and media
+    def _segments(self, prompts: Sequence[Sequence[Part]]) -> list[Segment]:
+        """Token ids and media blocks of every prompt; the tower runs once for the whole batch."""
+        prepared = [self._prepare(i, parts) for i, parts in enumerate(prompts)]
+        plans = [self.encoder.plan(parts) for parts in prepared]
+        flat = self.encoder.encode([job for jobs in plans for job in jobs])
+        segments, start = [], 0
+        for parts, jobs in zip(prepared, plans):
+            blocks = [b for blocks in flat[start:start + len(jobs)] for b in blocks]
+            start += len(jobs)
+            segments.append(Segment(self._ids(parts, [job.markup for job in jobs]), blocks=tuple(blocks)))
+        return segments
+
+    def _prepare(self, index: int, parts: Sequence[Part]) -> list[Part]:
+        out: list[Part] = []
+        for part in parts:
+            if isinstance(part, Video):
+                _check_window(index, part.frames)
+                out.append(self.encoder.prepare_video(part))
+            elif isinstance(part, (str, Image.Image)):
+                out.append(part)
+            else:
+                raise InvalidRequest(f"prompt {index} has a part of type {type(part).__name__}; "
+                                     "expected text, a PIL image or a Video")
+        return out
+
+    def _ids(self, parts: Sequence[Part], markup: list[str]) -> list[int]:
+        if self.legacy:
+            return legacy_ids(self.tokenizer, self.template.render(self.tokenizer, legacy_message(parts)))
+        return self._prompt_ids(nvila_message(parts, markup))
+
+    def _prompt_ids(self, message: str) -> list[int]:
+        return list(self.tokenizer(self.template.render(self.tokenizer, message)).input_ids)
+
+    def _newline_embedding(self) -> torch.Tensor:
+        ids = torch.tensor(self._newline_ids, dtype=torch.long, device=self.device)
+        return self.llm.get_input_embeddings()(ids)
+
     # ----------------------------------------------------------------- internals
     def _split_stops(self, stops: Sequence[str]) -> tuple[list[int], list[str]]:
         ids: list[int] = []
@@ -153,52 +226,59 @@ class VilaModel:
                 ids.append(int(extra))
         return ids, multi
 
-    def _prompt_ids(self, message: str) -> list[int]:
-        return list(self.tokenizer(self.template.render(self.tokenizer, message)).input_ids)
-
-    def _answer(self, windows: Sequence[Sequence[Image.Image]], questions: list[str], max_new_tokens: int) -> list[str]:
+    def _answer(self, windows: Sequence[Sequence[Image.Image]], questions: list[str], max_new_tokens: int,
+                sampling: Sampling | None) -> list[str]:
         _check_budget(max_new_tokens)
         if not windows:
             return []
         batch = self._video_batch(windows, questions, extra_tokens=max_new_tokens)
-        return self._decode(batch, max_new_tokens)
+        return self._decode(batch, max_new_tokens, sampling)
 
     def _video_batch(self, windows: Sequence[Sequence[Image.Image]], questions: list[str], extra_tokens: int) -> Batch:
-        videos = self._encode_windows(windows)
-        segments = [Segment(self._prompt_ids(VIDEO + _strip_media(q)), v) for q, v in zip(questions, videos)]
-        return self._batch(segments, extra_tokens)
+        for w, window in enumerate(windows):
+            _check_window(w, window)
+        prompts = [[Video(list(window)), question] for window, question in zip(windows, questions)]
+        return self._batch(self._segments(prompts), extra_tokens)
 
     def _batch(self, segments: list[Segment], extra_tokens: int) -> Batch:
-        embed = self.llm.get_input_embeddings()
-        newline = embed(torch.tensor(self._newline_ids, dtype=torch.long, device=self.device))
         for i, segment in enumerate(segments):
             needed = self._positions(segment) + extra_tokens
             if needed > self.max_length:
-                frames = segment.video.shape[0] if segment.video is not None else 0
-                raise InvalidRequest(f"request {i} needs {needed} positions ({frames} frames) but the model holds "
+                raise InvalidRequest(f"request {i} needs {needed} positions but the model holds "
                                      f"{self.max_length}: too many frames or too long a prompt")
-        return build_batch(segments, self.media.video_id, embed, newline)
+        embed = self.llm.get_input_embeddings()
+        return build_batch(segments, self.media.video_id, embed, self._newline_embedding(),
+                           placeholders=self._placeholders)
 
     def _positions(self, segment: Segment) -> int:
-        if segment.video is None:
-            return len(segment.ids)
-        frames, tokens, _ = segment.video.shape
-        return len(segment.ids) - 1 + frames * (tokens + len(self._newline_ids))
+        if segment.video is not None:
+            frames, tokens, _ = segment.video.shape
+            return len(segment.ids) - 1 + frames * (tokens + len(self._newline_ids))
+        slots = sum(1 for i in segment.ids if i < 0 or i in self._placeholders)
+        return len(segment.ids) - slots + sum(int(b.shape[0]) for b in segment.blocks)
 
-    def _generate(self, segments: list[Segment], max_new_tokens: int) -> list[str]:
-        _check_budget(max_new_tokens)
-        if not segments:
-            return []
-        return self._decode(self._batch(segments, max_new_tokens), max_new_tokens)
+    def _encode_windows(self, windows: Sequence[Sequence[Image.Image]]) -> list[torch.Tensor]:
+        """Projected features per window, (frames, visual tokens, hidden), untiled (first-cut helper)."""
+        frames: list[Image.Image] = []
+        for w, window in enumerate(windows):
+            _check_window(w, window)
+            frames.extend(window)
+        pixels = self.processor(frames)
+        chunks = []
+        for start in range(0, len(frames), self.vision_batch):
+            part = pixels[start:start + self.vision_batch].to(self.device, self.dtype)
+            chunks.append(self.encoder._project(self.encoder._widen(self.tower(part))))
+        features = torch.cat(chunks, dim=0)
+        return list(torch.split(features, [len(w) for w in windows], dim=0))
 
-    def _decode(self, batch: Batch, max_new_tokens: int) -> list[str]:
+    def _decode(self, batch: Batch, max_new_tokens: int, sampling: Sampling | None = None) -> list[str]:
         stop_text = None
         if self._multi_stops:
             def stop_text(ids: list[int]) -> bool:
                 text = self.tokenizer.decode(ids)
                 return any(s in text for s in self._multi_stops)
         rows = greedy_generate(self.llm, batch, max_new_tokens=max_new_tokens, stop_ids=self._stop_ids,
-                               banned=self._banned, pad_id=self._pad_id, stop_text=stop_text)
+                               banned=self._banned, pad_id=self._pad_id, stop_text=stop_text, sampling=sampling)
         texts = []
         for ids in rows:
             text = self.tokenizer.decode(ids, skip_special_tokens=True)
@@ -206,21 +286,3 @@ class VilaModel:
                 text = text.split(stop, 1)[0]
             texts.append(text.strip())
         return texts
-
-    def _encode_windows(self, windows: Sequence[Sequence[Image.Image]]) -> list[torch.Tensor]:
-        """Projected features per window, (frames, visual tokens, hidden); the tower runs on all frames at once."""
-        frames: list[Image.Image] = []
-        for w, window in enumerate(windows):
-            if len(window) == 0:
-                raise InvalidRequest(f"window {w} has no frames")
-            for f, frame in enumerate(window):
-                if not isinstance(frame, Image.Image):
-                    raise InvalidRequest(f"window {w} frame {f} is not an image ({type(frame).__name__})")
-            frames.extend(window)
-        pixels = self.processor(frames)
-        chunks = []
-        for start in range(0, len(frames), self.vision_batch):
-            part = pixels[start:start + self.vision_batch].to(self.device, self.dtype)
-            chunks.append(self.projector(self.tower(part)))
-        features = torch.cat(chunks, dim=0)
-        return list(torch.split(features, [len(w) for w in windows], dim=0))

@@ -65,10 +65,11 @@ def _save(folder: Path, state: dict[str, torch.Tensor], config: dict[str, Any] |
         (folder / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
-def _vision(folder: Path, generator: torch.Generator) -> dict[str, Any]:
+def _vision(folder: Path, generator: torch.Generator, image_size: int = IMAGE_SIZE, patch_size: int = PATCH_SIZE,
+            use_head: bool = False) -> dict[str, Any]:
     config = SiglipVisionConfig(
         hidden_size=VISION_WIDTH, intermediate_size=2 * VISION_WIDTH, num_hidden_layers=VISION_LAYERS,
-        num_attention_heads=4, image_size=IMAGE_SIZE, patch_size=PATCH_SIZE, vision_use_head=False,
+        num_attention_heads=4, image_size=image_size, patch_size=patch_size, vision_use_head=use_head,
     )
     config.architectures = ["SiglipVisionModel"]
     state = _fill(SiglipVisionModel(config), generator)
@@ -79,17 +80,18 @@ def _vision(folder: Path, generator: torch.Generator) -> dict[str, Any]:
     preprocessor = {
         "do_normalize": True, "do_rescale": True, "do_resize": True, "image_mean": [0.5, 0.5, 0.5],
         "image_processor_type": "SiglipImageProcessor", "image_std": [0.5, 0.5, 0.5], "resample": 3,
-        "rescale_factor": 1 / 255, "size": {"height": IMAGE_SIZE, "width": IMAGE_SIZE},
+        "rescale_factor": 1 / 255, "size": {"height": image_size, "width": image_size},
     }
     (folder / "preprocessor_config.json").write_text(json.dumps(preprocessor, indent=2, sort_keys=True) + "\n")
     return config.to_dict()
 
 
-def _llm(folder: Path, style: str, generator: torch.Generator) -> dict[str, Any]:
+def _llm(folder: Path, style: str, generator: torch.Generator, arch: str | None = None) -> dict[str, Any]:
+    """LLM + tokenizer; ``style`` picks the tokenizer (tiny_tokenizer.STYLES), ``arch`` the network (LLMS)."""
     folder.mkdir(parents=True, exist_ok=True)
     vocab = write_tokenizer(folder, style)
     ids = special_ids(style)
-    config_cls, model_cls, _ = LLMS[style]
+    config_cls, model_cls, _ = LLMS[arch or style]
     config = config_cls(
         vocab_size=vocab, hidden_size=LLM_WIDTH, intermediate_size=2 * LLM_WIDTH, num_hidden_layers=LLM_LAYERS,
         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=MAX_LENGTH,
@@ -111,15 +113,33 @@ def _llm(folder: Path, style: str, generator: torch.Generator) -> dict[str, Any]
     return config.to_dict()
 
 
+def prepare_out(out: str | Path, overwrite: bool) -> Path:
+    """``out`` as an empty directory; InvalidInput when it is a non-empty one (unless ``overwrite``)."""
+    out = Path(out).expanduser()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        if not overwrite:
+            raise InvalidInput(f"{out} already exists and is not an empty directory")
+        shutil.rmtree(out) if out.is_dir() else out.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def make_tiny(out: str | Path, *, seed: int = 0, llm: str = "qwen2", projector: str = "mlp_downsample",
-              overwrite: bool = False) -> Path:
+              overwrite: bool = False, like: str | None = None) -> Path:
     """Write a tiny random checkpoint to ``out`` and return its path.
 
-    ``llm`` is ``qwen2`` (NVILA-style, ``auto`` template) or ``llama`` (VILA1.5-style,
-    ``vicuna_v1``); ``projector`` any registered ``mm_projector_type``.
+    ``like`` names a released checkpoint (``tiny_families.LIKES``, e.g. ``vila1.5-3b``,
+    ``nvila-lite-2b``): its config fields, sub-folder files and key names with tiny
+    sizes; ``llm``/``projector`` are then ignored. Without it: ``llm`` is ``qwen2``
+    (NVILA-style, ``auto`` template) or ``llama`` (VILA1.5-style, ``vicuna_v1``);
+    ``projector`` any registered ``mm_projector_type``.
     Raises InvalidInput when ``out`` is a non-empty directory (unless ``overwrite``)
     or an option is unknown.
     """
+    if like is not None:
+        from workers.runtime.tiny_families import make_like
+
+        return make_like(out, like, seed=seed, overwrite=overwrite)
     out = Path(out).expanduser()
     if llm not in LLMS:
         raise InvalidInput(f"unknown tiny llm {llm!r}; choose one of {', '.join(LLMS)}")

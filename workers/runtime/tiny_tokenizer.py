@@ -9,8 +9,9 @@ round-trips exactly; words of the list are usually one token.
 
 ``write_tokenizer(folder, style)`` writes ``tokenizer.json``,
 ``tokenizer_config.json`` (with ``chat_template``) and ``special_tokens_map.json``.
-``style`` is ``qwen2`` (ChatML specials, no BOS, EOS ``<|im_end|>``) or ``llama``
-(``<s>`` prepended, EOS ``</s>``).
+``style`` is ``qwen2`` (ChatML specials, no BOS, EOS ``<|im_end|>``), ``llama``
+(``<s>`` prepended, EOS ``</s>``), ``llama3`` (Llama-3 header specials, BOS
+prepended, EOS ``<|eot_id|>``) or ``yi`` (ChatML specials, EOS ``<|im_end|>``).
 """
 from __future__ import annotations
 
@@ -40,6 +41,14 @@ STYLES = {
               "eos": "<|im_end|>", "pad": "<|endoftext|>", "unk": None, "chat_template": QWEN2_TEMPLATE},
     "llama": {"specials": ["<unk>", "<s>", "</s>"], "bos": "<s>", "eos": "</s>", "pad": "<unk>", "unk": "<unk>",
               "chat_template": None},
+    # Llama-3-Instruct: BOS added, end of turn <|eot_id|>, no pad token.
+    "llama3": {"specials": ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>",
+                            "<|eot_id|>"],
+               "bos": "<|begin_of_text|>", "eos": "<|eot_id|>", "pad": None, "unk": None, "chat_template": None},
+    # Nous-Hermes-2-Yi-34B: ChatML specials, EOS <|im_end|>, BOS not added (see docs/decisions.md).
+    "yi": {"specials": ["<unk>", "<|startoftext|>", "<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+           "bos": "<|startoftext|>", "eos": "<|im_end|>", "pad": "<unk>", "unk": "<unk>", "chat_template": None,
+           "add_bos": False},
 }
 MAX_LENGTH = 2048
 
@@ -90,7 +99,7 @@ def build_tokenizer(style: str) -> Tokenizer:
     ])
     tok.decoder = decoders.ByteLevel()
     tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in spec["specials"]])
-    if spec["bos"]:
+    if spec["bos"] and spec.get("add_bos", True):
         bos = spec["bos"]
         tok.post_processor = processors.TemplateProcessing(
             single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, tok.token_to_id(bos))]
@@ -108,7 +117,7 @@ def write_tokenizer(folder: Path, style: str) -> int:
         "tokenizer_class": "PreTrainedTokenizerFast",
         "model_max_length": MAX_LENGTH,
         "clean_up_tokenization_spaces": False,
-        "add_bos_token": bool(spec["bos"]),
+        "add_bos_token": bool(spec["bos"]) and spec.get("add_bos", True),
         "add_eos_token": False,
         "add_prefix_space": False,
         **{k + "_token": spec[k] for k in ("bos", "eos", "pad", "unk")},

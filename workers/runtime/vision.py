@@ -6,12 +6,14 @@ following ``vision_tower/preprocessor_config.json`` and the model's
 ``hidden_states[select_layer]`` (no post-layernorm, no head), dropping token 0
 for ``select_feature == "patch"``.
 
-Towers are looked up by the vision config's ``model_type`` in ``TOWERS``; only
-SigLIP is supported in this first cut.
+Towers are looked up by the vision config's ``model_type`` in ``TOWERS``:
+SigLIP (HF ``SiglipVisionModel``, processor from ``preprocessor_config.json``) and
+InternViT (``intern_vit``; the reference hard-codes its processor: bicubic resize
+to the tower's image size and ImageNet mean/std).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -25,13 +27,20 @@ from services.core.errors import ModelLayoutError
 from workers.runtime.weights import require_all_weights
 
 
+def tower_tokens(image_size: int, patch_size: int, select_feature: str, has_cls: bool) -> int:
+    """Tokens a tower hands on per image: patches (+ CLS when it has one), minus token 0 for ``patch``."""
+    tokens = (image_size // patch_size) ** 2 + (1 if has_cls else 0)
+    return tokens - 1 if select_feature == "patch" else tokens
+
+
 @dataclass(frozen=True)
 class ImageProcessor:
     """Resize (or pad then resize), rescale and normalise images, as the SigLIP processor does.
 
     ``aspect`` is ``resize`` (square resize, no aspect preservation), ``pad``
-    (centre on a square filled with the mean colour first) or ``dynamic`` (video
-    frames are not tiled, so it behaves like ``resize``).
+    (centre on a square filled with the mean colour first), or ``dynamic`` /
+    ``dynamic_s2`` (tiling happens before, in ``tiling``; a tile or an untiled
+    image is resized like ``resize``).
     """
 
     height: int
@@ -68,6 +77,11 @@ class ImageProcessor:
             aspect=aspect,
         )
 
+    @property
+    def tile(self) -> int:
+        """Side of the square the processor produces (the tile size of the tiling modes)."""
+        return self.height
+
     def prepare(self, image: Image.Image) -> Image.Image:
         """RGB, aspect handling and resize to (width, height) with the configured filter."""
         image = image.convert("RGB")
@@ -81,9 +95,10 @@ class ImageProcessor:
             image = image.resize((self.width, self.height), resample=self.resample)
         return image
 
-    def __call__(self, images: Sequence[Image.Image]) -> torch.Tensor:
-        """(N, 3, height, width) float32 tensor for ``images``."""
-        arrays = [np.asarray(self.prepare(image), dtype=np.float32) for image in images]
+    def __call__(self, images: Sequence[Image.Image], size: int | None = None) -> torch.Tensor:
+        """(N, 3, height, width) float32 tensor for ``images`` (``size`` x ``size`` when given)."""
+        this = self if size is None else replace(self, height=size, width=size)
+        arrays = [np.asarray(this.prepare(image), dtype=np.float32) for image in images]
         batch = np.stack(arrays) * np.float32(self.rescale)
         batch = (batch - np.asarray(self.mean, dtype=np.float32)) / np.asarray(self.std, dtype=np.float32)
         return torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2)))
@@ -92,9 +107,11 @@ class ImageProcessor:
 class VisionTower(nn.Module):
     """Wraps an HF vision model; ``forward(pixels) -> (N, tokens, hidden)`` selected features."""
 
-    def __init__(self, model: nn.Module, select_layer: int, select_feature: str, name: str) -> None:
+    def __init__(self, model: nn.Module, select_layer: int, select_feature: str, name: str, *,
+                 has_cls: bool = False) -> None:
         super().__init__()
         self.model = model
+        self.has_cls = has_cls
         self.select_layer = select_layer
         self.select_feature = select_feature
         self.name = name
@@ -107,8 +124,7 @@ class VisionTower(nn.Module):
     def num_tokens(self) -> int:
         """Tokens per image after feature selection."""
         cfg = self.model.config
-        tokens = (cfg.image_size // cfg.patch_size) ** 2
-        return tokens - 1 if self.select_feature == "patch" else tokens
+        return tower_tokens(cfg.image_size, cfg.patch_size, self.select_feature, self.has_cls)
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         out = self.model(pixel_values=pixels, output_hidden_states=True)
@@ -127,9 +143,53 @@ def _load_siglip(folder: Path, dtype: torch.dtype) -> tuple[nn.Module, str]:
     return model, f"siglip-{cfg.image_size}px-p{cfg.patch_size}-{cfg.num_hidden_layers}l-{cfg.hidden_size}"
 
 
-TOWERS: dict[str, Callable[[Path, torch.dtype], tuple[nn.Module, str]]] = {
-    "siglip_vision_model": _load_siglip,
+# The reference's hard-coded InternViT processor (torchvision Resize BICUBIC + ImageNet normalisation).
+IMAGENET = {"image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225], "resample": 3,
+            "rescale_factor": 1 / 255}
+
+
+@dataclass(frozen=True)
+class TowerKind:
+    """How to load one ``model_type`` of tower and where its preprocessing comes from.
+
+    ``fixed_processor`` None: read ``preprocessor_config.json``; else these fields
+    (plus ``size`` = the tower's ``image_size``) replace it.
+    """
+
+    load: Callable[[Path, torch.dtype], tuple[nn.Module, str]]
+    fixed_processor: dict[str, Any] | None = None
+    has_cls: bool = False
+
+    def processor(self, vision_config: dict[str, Any], preprocessor: dict[str, Any] | None, aspect: str,
+                  where: Path) -> ImageProcessor:
+        """The image processor; ModelLayoutError when a needed preprocessor file or field is missing."""
+        if self.fixed_processor is not None:
+            size = int(vision_config.get("image_size", 0))
+            return ImageProcessor.from_config({**self.fixed_processor, "size": size}, aspect, where)
+        if preprocessor is None:
+            raise ModelLayoutError(f"{where} is missing")
+        return ImageProcessor.from_config(preprocessor, aspect, where)
+
+
+def _load_intern_vit(folder: Path, dtype: torch.dtype) -> tuple[nn.Module, str]:
+    from workers.runtime.intern_vit import load_intern_vit
+
+    return load_intern_vit(folder, dtype)
+
+
+TOWERS: dict[str, TowerKind] = {
+    "siglip_vision_model": TowerKind(_load_siglip),
+    "intern_vit_6b": TowerKind(_load_intern_vit, fixed_processor=IMAGENET, has_cls=True),
 }
+
+
+def tower_kind(config: dict[str, Any], where: Path) -> TowerKind:
+    """The registered kind for the vision config's ``model_type``; ModelLayoutError naming it otherwise."""
+    model_type = config.get("model_type")
+    kind = TOWERS.get(str(model_type))
+    if kind is None:
+        raise ModelLayoutError(f"{where}: field 'model_type' is {model_type!r}; supported: {', '.join(TOWERS)}")
+    return kind
 
 
 def load_vision_tower(
@@ -137,15 +197,12 @@ def load_vision_tower(
 ) -> VisionTower:
     """Load the tower in ``folder``; ModelLayoutError for an unsupported ``model_type`` or a bad select layer."""
     where = folder / "config.json"
-    model_type = config.get("model_type")
-    loader = TOWERS.get(str(model_type))
-    if loader is None:
-        raise ModelLayoutError(f"{where}: field 'model_type' is {model_type!r}; supported: {', '.join(TOWERS)}")
+    kind = tower_kind(config, where)
     layers = int(config.get("num_hidden_layers", 0))
     if not -(layers + 1) <= select_layer <= layers:
         raise ModelLayoutError(f"mm_vision_select_layer {select_layer} is out of range for {layers} layers in {where}")
     try:
-        model, name = loader(folder, dtype)
+        model, name = kind.load(folder, dtype)
     except (OSError, ValueError, RuntimeError) as exc:
         raise ModelLayoutError(f"{folder / 'model.safetensors'} could not be loaded: {exc}") from None
-    return VisionTower(model.eval(), select_layer, select_feature, name)
+    return VisionTower(model.eval(), select_layer, select_feature, name, has_cls=kind.has_cls)

@@ -21,3 +21,23 @@ def require_all_weights(loading_info: dict[str, Any], folder: Path) -> None:
         raise ModelLayoutError(f"{folder / 'model.safetensors'} lacks {len(missing)} weight(s): {shown}")
     if mismatched:
         raise ModelLayoutError(f"{folder / 'model.safetensors'} has weights of the wrong shape: {list(mismatched)[:3]}")
+
+
+def read_state(folder: Path) -> dict[str, Any]:
+    """All tensors of ``folder/model.safetensors`` or of the shards its index names.
+
+    ModelLayoutError naming the file when it cannot be read.
+    """
+    import json
+
+    from safetensors.torch import load_file
+
+    single = folder / "model.safetensors"
+    index = folder / "model.safetensors.index.json"
+    try:
+        if single.is_file():
+            return load_file(single)
+        shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+        return {k: v for shard in shards for k, v in load_file(folder / shard).items()}
+    except Exception as exc:  # safetensors raises its own error types
+        raise ModelLayoutError(f"{single} could not be read: {exc}") from None

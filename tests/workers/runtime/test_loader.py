@@ -123,20 +123,27 @@ def test_vision_weights_missing_a_tensor(ckpt):
 
 
 @pytest.mark.parametrize(("field", "value"), [("mm_vision_select_feature", "cls"), ("image_aspect_ratio", "dynamic_s2x"),
-                                              ("mm_use_im_start_end", True), ("dynamic_s2", True)])
+                                              ("mm_use_im_start_end", True), ("dynamic_s2", True),
+                                              ("s2_scales", "448,x"), ("video_encoder", '{"_target_": "Foo"}')])
 def test_unsupported_top_fields(ckpt, field, value):
     edit_json(ckpt / "config.json", **{field: value})
     expect_layout_error(ckpt, "config.json", field)
 
 
 def test_unsupported_template_name(ckpt):
-    edit_json(ckpt / "config.json", chat_template="llama_3")
-    expect_layout_error(ckpt, "chat_template", "llama_3")
+    edit_json(ckpt / "config.json", chat_template="mistral_instruct")
+    expect_layout_error(ckpt, "chat_template", "mistral_instruct")
 
 
-def test_path_mapping_picks_legacy_template(tmp_path, tiny_model_dir):
-    path = Path(shutil.copytree(tiny_model_dir, tmp_path / "VILA1.5-40b"))
-    expect_layout_error(path, "hermes-2")
+def test_directory_name_does_not_pick_the_family_or_template(tmp_path, tiny_model_dir, tiny_model):
+    # The reference guesses the template from the path ("vila1.5-40b" -> hermes-2); the runtime reads the config.
+    model = load_model(Path(shutil.copytree(tiny_model_dir, tmp_path / "VILA1.5-40b")))
+    assert (model.info.family, model.info.template) == (tiny_model.info.family, "auto")
+
+
+def test_no_family_for_the_combination(ckpt):
+    edit_json(ckpt / "llm/config.json", architectures=["MistralForCausalLM"])
+    expect_layout_error(ckpt, "no supported VILA family", "MistralForCausalLM")
 
 
 def test_auto_template_needs_tokenizer_chat_template(ckpt):
@@ -145,8 +152,8 @@ def test_auto_template_needs_tokenizer_chat_template(ckpt):
 
 
 def test_unknown_vision_tower(ckpt):
-    edit_json(ckpt / "vision_tower/config.json", model_type="intern_vit_6b")
-    expect_layout_error(ckpt, "vision_tower/config.json", "model_type", "intern_vit_6b")
+    edit_json(ckpt / "vision_tower/config.json", model_type="clip_vision_model")
+    expect_layout_error(ckpt, "vision_tower/config.json", "model_type", "clip_vision_model")
 
 
 def test_string_path_form(ckpt, tiny_model):

@@ -25,7 +25,8 @@ def test_info(tiny_model, tiny_model_dir):
     info = tiny_model.info
     assert isinstance(info, ModelInfo)
     assert info.model_id == tiny_model_dir.name and info.path == str(tiny_model_dir.resolve())
-    assert (info.family, info.projector, info.template) == ("llava_llama", "mlp_downsample", "auto")
+    assert (info.family, info.projector, info.template) == ("nvila-video", "mlp_downsample", "auto")
+    assert (info.layout, info.tokens_per_image) == ("llava_llama", 16)
     assert info.vision_tower.startswith("siglip-64px-p8")
     assert info.tokens_per_frame == 16 + 1  # 8x8 patches merged 2x2, plus the "\n" token
     assert (info.dtype, info.device) == ("float32", "cpu")

@@ -104,3 +104,25 @@ def test_downsample_gelu_is_exact_and_non_square_rejected():
     assert gelus and all(m.approximate == "none" for m in gelus)
     with pytest.raises(ValueError):
         grid_side(30)
+
+
+def test_legacy_column_order_on_a_hand_built_grid():
+    # The same 3x3 grid as above: VILA1.5-era mlp_downsample emits the blocks column-major.
+    side, c, k = 3, 2, 2
+    grid = torch.tensor([[[10 * r + col, -(10 * r + col)] for r in range(side) for col in range(side)]],
+                        dtype=torch.float32)
+    row, col = spatial_merge(grid, k, "row"), spatial_merge(grid, k, "column")
+    assert [col[0, i].tolist() for i in range(4)] == [row[0, i].tolist() for i in (0, 2, 1, 3)]
+    assert col[0, 1, :2].tolist() == [20, -20]  # block (row 1, col 0) comes second: rows vary fastest
+
+
+def test_order_reaches_the_projector_and_fix_types_stay_row_major():
+    x = torch.randn(1, 16, 3)
+    legacy = build_projector("mlp_downsample", 3, 4, "column")
+    fix = build_projector("mlp_downsample_2x2_fix", 3, 4, "column")
+    assert legacy.layers[0].order == "column" and fix.layers[0].order == "row"
+    assert keys("mlp_downsample_2x2_fix") == keys("mlp_downsample")
+    fix.load_state_dict(legacy.state_dict())
+    with torch.no_grad():
+        a, b = legacy(x), fix(x)
+    assert torch.allclose(a[0, 1], b[0, 2]) and torch.allclose(a[0, 2], b[0, 1])

@@ -108,12 +108,12 @@ def test_other_projectors_load_and_caption(tmp_path, projector, per_frame, keys)
 
 
 def test_llama_variant_uses_vicuna(tmp_path):
-
     path = make_tiny(tmp_path / "llama", llm="llama")
     model = load_model(path)
-    assert model.info.template == "vicuna_v1"
-    # Llama tokenizers prepend BOS, so the per-frame "\n" ids are [BOS, "\n"] as in the reference code.
-    assert model.info.tokens_per_frame == 16 + 2
+    assert (model.info.family, model.info.template) == ("vila1.5", "vicuna_v1")
+    # A Llama SigLIP checkpoint is VILA1.5-shaped: the legacy splice, where each frame is "<image>\n" in the
+    # prompt (the chunk's BOS dropped), so 16 visual tokens + the "\n" token.
+    assert model.info.tokens_per_frame == 16 + 1
     frames = [scene_frames(3, seed=s) for s in range(3)]
     assert model.caption(frames, max_new_tokens=8) == [model.caption([f], max_new_tokens=8)[0] for f in frames]
 

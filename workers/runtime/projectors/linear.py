@@ -7,5 +7,5 @@ from workers.runtime.projectors.registry import Projector, register
 
 
 @register(name="linear")
-def build(type_name: str, in_dim: int, out_dim: int) -> Projector:
+def build(type_name: str, in_dim: int, out_dim: int, order: str = "row") -> Projector:
     return Projector(type_name, nn.Linear(in_dim, out_dim))

@@ -8,8 +8,8 @@ so channel index = (dr*k + dc)*C + c.
 
 Token order over blocks is row-major (NVILA-era code and every ``_fix``
 variant). The VILA1.5-era ``mlp_downsample`` emitted the same vectors in
-column-major block order; ``order="column"`` reproduces it for the legacy
-projector types that a later issue registers.
+column-major block order; ``order="column"`` reproduces it for the VILA1.5
+families (chosen by ``families``).
 """
 from __future__ import annotations
 

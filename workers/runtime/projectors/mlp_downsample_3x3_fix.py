@@ -13,7 +13,7 @@ from workers.runtime.projectors.registry import Projector, register
 
 
 @register(name="mlp_downsample_3x3_fix")
-def build(type_name: str, in_dim: int, out_dim: int) -> Projector:
+def build(type_name: str, in_dim: int, out_dim: int, order: str = "row") -> Projector:
     merged, mid = 9 * in_dim, 3 * in_dim
     return DownsampleProjector(
         type_name,

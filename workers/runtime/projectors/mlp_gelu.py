@@ -15,7 +15,7 @@ PATTERN = r"mlp(\d+)x_gelu"
 
 
 @register(pattern=PATTERN)
-def build(type_name: str, in_dim: int, out_dim: int) -> Projector:
+def build(type_name: str, in_dim: int, out_dim: int, order: str = "row") -> Projector:
     match = re.fullmatch(PATTERN, type_name)
     depth = int(match.group(1)) if match else 0
     if depth < 1:

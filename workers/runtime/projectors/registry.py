@@ -1,6 +1,6 @@
 """Registry of multimodal projector types (``mm_projector_type`` in ``mm_projector/config.json``).
 
-Each variant module registers a builder ``(type_name, in_dim, out_dim) -> Projector``
+Each variant module registers a builder ``(type_name, in_dim, out_dim, order) -> Projector``
 under an exact name or a regular expression (``mlp(\\d+)x_gelu``). The loader only
 calls :func:`build_projector`; adding a type means adding one module and its
 import in ``projectors/__init__.py``.
@@ -36,7 +36,9 @@ class Projector(nn.Module):
         return num_vision_tokens
 
 
-Builder = Callable[[str, int, int], Projector]
+# (type_name, in_dim, out_dim, order): ``order`` is the block order of a spatial merge
+# ("row" or "column"); projectors without a merge ignore it.
+Builder = Callable[..., Projector]
 
 _EXACT: dict[str, Builder] = {}
 _PATTERNS: list[tuple[re.Pattern[str], Builder]] = []
@@ -69,12 +71,15 @@ def find_builder(type_name: str) -> Builder | None:
     return None
 
 
-def build_projector(type_name: str, in_dim: int, out_dim: int) -> Projector:
-    """Build a randomly initialised projector of ``type_name``; KeyError when not registered."""
+def build_projector(type_name: str, in_dim: int, out_dim: int, order: str = "row") -> Projector:
+    """Build a randomly initialised projector of ``type_name``; KeyError when not registered.
+
+    ``order`` ("row"/"column") is the merge block order for ``mlp_downsample`` (see ``merge``).
+    """
     builder = find_builder(type_name)
     if builder is None:
         raise KeyError(type_name)
-    return builder(type_name, in_dim, out_dim)
+    return builder(type_name, in_dim, out_dim, order)
 
 
 def known_types() -> list[str]:

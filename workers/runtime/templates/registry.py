@@ -8,16 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-# The conv-mode the reference code picks from a checkpoint path when the config
-# does not name one (first match wins); anything else uses the ``auto`` template.
-PATH_MAPPING: tuple[tuple[str, str], ...] = (
-    ("vila1.5-3b", "vicuna_v1"),
-    ("vila1.5-8b", "llama_3"),
-    ("llama-3", "llama_3"),
-    ("llama3", "llama_3"),
-    ("vila1.5-13b", "vicuna_v1"),
-    ("vila1.5-40b", "hermes-2"),
-)
 DEFAULT = "auto"
 
 
@@ -56,15 +46,13 @@ def known_templates() -> list[str]:
     return sorted(_TEMPLATES)
 
 
-def template_name_for(config_value: object, model_path: str) -> str:
-    """Pick the template name: a name in the config's ``chat_template`` wins, then the path mapping, then ``auto``.
+def template_name_for(config_value: object, family_default: str) -> str:
+    """Pick the template name: a name in the config's ``chat_template`` wins, else the family's default.
 
-    The returned name may be unregistered (e.g. ``llama_3``); the caller reports that.
+    The reference also guesses from the checkpoint's directory name; the runtime
+    does not (the family, read from the config, already fixes the template).
+    The returned name may be unregistered; the caller reports that.
     """
-    if isinstance(config_value, str) and config_value:
+    if isinstance(config_value, str) and config_value and "{" not in config_value:  # a name, not Jinja
         return config_value
-    lowered = model_path.lower()
-    for needle, name in PATH_MAPPING:
-        if needle in lowered:
-            return name
-    return DEFAULT
+    return family_default or DEFAULT

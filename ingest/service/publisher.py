@@ -1,0 +1,160 @@
+"""One stream: a reader thread (decode -> windows) and a sender thread (windows -> Kafka).
+
+Between them sits a bounded queue (``services.analyze.queues.BoundedQueue``, the local pipeline's).
+The sender sends one window at a time and waits for Kafka's acknowledgement, so the queue is the
+only buffer: when Kafka is slow, it fills. A live source then drops its oldest window and counts
+it (a camera cannot wait; the decoder is never stalled); a file waits for room instead, unless
+``file_backpressure`` is off. Every state change of the source goes to ``vila.events.v1`` with the
+stream's counters in ``extra`` (``published``, ``dropped``, ``failed``), so drops are visible
+downstream; the reader's own reconnect loop (``ingest.session``) handles cameras that drop out.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import ingest
+from ingest.service.streams import StreamSpec
+from ingest.sources import resolve
+from services.analyze.queues import BoundedQueue
+from services.core import topics
+from services.core.errors import VilaError
+from services.core.types import FrameWindow, StreamEvent
+from services.transport import kafka as kt
+
+log = logging.getLogger("vila.ingest")
+
+
+@dataclass
+class StreamStats:
+    """Counters of one stream (read by progress displays; written by its two threads)."""
+
+    stream_id: str
+    windows: int = 0    # built by the reader
+    published: int = 0  # acknowledged by Kafka
+    dropped: int = 0    # discarded by the full queue (live sources)
+    failed: int = 0     # Kafka refused or timed out
+    state: str = "starting"
+    position: float = 0.0
+    duration: float | None = None
+    error: VilaError | None = None
+    done: bool = False
+
+    def line(self) -> str:
+        return (f"{self.stream_id}: state={self.state} windows={self.windows} published={self.published} "
+                f"dropped={self.dropped} failed={self.failed}")
+
+
+@dataclass(frozen=True)
+class _End:
+    pass
+
+
+class StreamPublisher:
+    """Runs one ``StreamSpec`` into Kafka with ``producer`` (shared by all streams of the process)."""
+
+    def __init__(self, spec: StreamSpec, producer, *, queue_size: int, file_backpressure: bool,
+                 send_timeout_s: float, on_change: Callable[[StreamStats], None] | None = None) -> None:
+        self.spec, self.producer, self.send_timeout_s = spec, producer, send_timeout_s
+        self.on_change = on_change
+        live = resolve(spec.source).live is not False  # rtsp, and http/HLS that may turn out live
+        self.queue: BoundedQueue[FrameWindow | _End] = BoundedQueue(
+            queue_size, drop_oldest=live or not file_backpressure)
+        self.stats = StreamStats(spec.stream_id)
+        self.stop = threading.Event()
+        self._threads = [threading.Thread(target=self._read, name=f"read {spec.stream_id}", daemon=True),
+                         threading.Thread(target=self._send, name=f"send {spec.stream_id}", daemon=True)]
+        self._last_drop_log = 0.0
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Waits for both threads; True when they finished."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in self._threads)
+
+    # -- reader ----------------------------------------------------------------------------------
+    def _read(self) -> None:
+        try:
+            for window in ingest.iter_windows(self.spec.source, self.spec.stream_id, self.spec.ingest,
+                                              on_event=self._event, on_progress=self._progress, stop=self.stop):
+                self.stats.windows += 1
+                if not self.queue.put(window, stop=self.stop):
+                    break
+                self._note_drops()
+        except VilaError as error:
+            self.stats.error = error
+            log.error("stream %s: %s", self.spec.stream_id, error)
+        except Exception as exc:  # noqa: BLE001 - a bug in one stream must not take the others down
+            self.stats.error = VilaError(f"{type(exc).__name__}: {exc}")
+            log.exception("stream %s failed", self.spec.stream_id)
+        finally:
+            self.queue.put_final(_End())
+
+    def _note_drops(self) -> None:
+        dropped = self.queue.dropped
+        if dropped != self.stats.dropped:
+            self.stats.dropped = dropped
+            now = time.monotonic()
+            if now - self._last_drop_log >= 5.0:
+                self._last_drop_log = now
+                log.warning("stream %s: Kafka is slower than the source: %d window(s) dropped so far",
+                            self.spec.stream_id, dropped)
+            self._changed()
+
+    def _event(self, event: StreamEvent) -> None:
+        self.stats.state = event.state.value
+        counters = {"published": str(self.stats.published), "dropped": str(self.queue.dropped),
+                    "failed": str(self.stats.failed)}
+        event = dataclasses.replace(event, extra={**event.extra, **counters})
+        try:  # not waited for: events are small and never dropped by the window queue
+            self.producer.send(topics.EVENTS, key=kt.stream_key(event.stream_id), value=kt.encode_event(event))
+        except Exception as exc:  # noqa: BLE001 - Kafka trouble shows in the window counters too
+            log.warning("stream %s: event %s not sent: %s", self.spec.stream_id, event.state.value, exc)
+        self._changed()
+
+    def _progress(self, progress: ingest.Progress) -> None:
+        self.stats.position, self.stats.duration = progress.position, progress.duration
+        self._changed()
+
+    # -- sender ----------------------------------------------------------------------------------
+    def _send(self) -> None:
+        try:
+            while True:
+                item = self.queue.get(timeout=0.2)
+                if item is None:
+                    continue
+                if isinstance(item, _End):
+                    break
+                self._publish(item)
+        finally:
+            self.stats.dropped = self.queue.dropped
+            self.stats.done = True
+            self._changed()
+
+    def _publish(self, window: FrameWindow) -> None:
+        try:
+            future = self.producer.send(topics.WINDOWS, key=kt.stream_key(window.stream_id),
+                                        value=kt.encode_window(window))
+            future.get(timeout=self.send_timeout_s)
+        except Exception as exc:  # noqa: BLE001 - counted and logged; the stream goes on
+            self.stats.failed += 1
+            log.error("stream %s: window %s not published: %s", window.stream_id, window.window_id, exc)
+        else:
+            self.stats.published += 1
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            try:
+                self.on_change(self.stats)
+            except Exception:  # noqa: BLE001 - a broken display must not stop ingest
+                log.exception("progress callback failed")

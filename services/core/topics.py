@@ -1,0 +1,31 @@
+"""Kafka topic names: the one place every service takes them from.
+
+Key of every record = the stream id (UTF-8), so one stream's records stay in order on one
+partition. Values are serialized ``vila.v1`` protobuf messages:
+
+============================  ==================================================
+``WINDOWS``                   ``vila.v1.FrameWindow`` (ingest -> dispatcher)
+``RESULTS``                   ``vila.v1.WindowResult`` (dispatcher -> summarizer)
+``EVENTS``                    ``vila.v1.StreamEvent`` (ingest -> summarizer)
+``DLQ``                       the original record bytes, with the reason in headers
+============================  ==================================================
+"""
+from __future__ import annotations
+
+WINDOWS = "vila.windows.v1"
+RESULTS = "vila.results.v1"
+EVENTS = "vila.events.v1"
+DLQ = "vila.windows.dlq.v1"
+
+ALL = (WINDOWS, RESULTS, EVENTS, DLQ)
+
+#: Partitions per topic when a service creates it (single broker, replication 1).
+DEFAULT_PARTITIONS = 4
+DEFAULT_REPLICATION = 1
+
+# DLQ record headers (values are UTF-8).
+DLQ_REASON = "vila-dlq-reason"
+DLQ_STAGE = "vila-dlq-stage"
+DLQ_SOURCE_TOPIC = "vila-dlq-source-topic"
+DLQ_PARTITION = "vila-dlq-partition"
+DLQ_OFFSET = "vila-dlq-offset"

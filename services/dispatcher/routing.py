@@ -1,0 +1,44 @@
+"""Tier routing: which tier (edge or cloud) each stream's windows go to first."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from services.core.errors import InvalidInput
+
+TIERS = ("edge", "cloud")
+
+
+def parse_stream_tiers(text: str) -> dict[str, str]:
+    """``"cam1=cloud, cam2=edge"`` -> ``{"cam1": "cloud", "cam2": "edge"}``.
+
+    Raises ``InvalidInput`` naming the bad entry (no ``=``, empty stream id, unknown tier,
+    a stream listed twice).
+    """
+    tiers: dict[str, str] = {}
+    for entry in (part.strip() for part in text.split(",")):
+        if not entry:
+            continue
+        stream, sep, tier = (s.strip() for s in entry.partition("="))
+        if not sep or not stream:
+            raise InvalidInput(f"stream_tiers: {entry!r} is not STREAM=TIER")
+        if tier not in TIERS:
+            raise InvalidInput(f"stream_tiers: {entry!r}: unknown tier {tier!r} (edge or cloud)")
+        if stream in tiers:
+            raise InvalidInput(f"stream_tiers: stream {stream!r} is listed twice")
+        tiers[stream] = tier
+    return tiers
+
+
+@dataclass(frozen=True)
+class TierRouter:
+    """``tier_for(stream_id)``: the stream's own tier, else ``default``."""
+
+    default: str = "edge"
+    streams: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.default not in TIERS:
+            raise InvalidInput(f"default_tier: unknown tier {self.default!r} (edge or cloud)")
+
+    def tier_for(self, stream_id: str) -> str:
+        return self.streams.get(stream_id, self.default)

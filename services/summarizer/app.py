@@ -1,0 +1,117 @@
+"""The summarizer service: start-up reads as the list of its steps.
+
+``python -m services.summarizer [--flags]`` (every flag also an environment variable, see
+``settings``). Prints ``ready summarizer HOST:PORT`` on stderr once health says SERVING; SIGTERM or
+SIGINT stops it gracefully (NOT_SERVING, open Watch calls end, the consumer finishes its batch and
+commits, exit 0).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import threading
+
+import redis
+import redis.asyncio as aioredis
+from vila.v1 import summaries_pb2_grpc
+
+from services.core import topics
+from services.core.errors import BrokerUnavailable, VilaError
+from services.core.settings import add_arguments, from_args
+from services.summarizer.consumer import ResultsConsumer
+from services.summarizer.reader import SummaryReader
+from services.summarizer.servicer import SummariesServicer
+from services.summarizer.settings import PREFIX, SummarizerSettings
+from services.summarizer.store import SummaryStore
+from services.transport.grpc_server import GrpcServer, stop_event_on_signals
+from services.transport.kafka import ensure_topics, make_consumer, make_producer
+
+log = logging.getLogger("vila.summarizer")
+
+SERVICE = "vila.v1.Summaries"
+MIB = 1024 * 1024
+
+
+def shown(url: str) -> str:
+    """``url`` without credentials, for logs and error messages."""
+    scheme, sep, rest = url.partition("://")
+    return scheme + sep + rest.rpartition("@")[2] if sep else url
+
+
+def connect_redis(url: str) -> redis.Redis:
+    """A client for ``url`` that answered PING; ``BrokerUnavailable`` naming the URL otherwise."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=5, health_check_interval=30)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise BrokerUnavailable(f"Redis at {shown(url)} is unreachable ({exc}); is the cluster up? "
+                                f"(set VILA_REDIS_URL or --redis-url)") from None
+    return client
+
+
+async def serve(settings: SummarizerSettings) -> int:
+    """Runs until SIGTERM/SIGINT (0) or until the consumer fails (1)."""
+    stop = stop_event_on_signals()  # first, so that a SIGTERM during start-up still stops gracefully
+    # 1. Redis answers.
+    store_client = connect_redis(settings.redis_url)
+    store = SummaryStore(store_client, summary_segments=settings.summary_segments,
+                         events_kept=settings.events_kept, updates_kept=settings.updates_kept)
+    # 2. Kafka answers and the topics exist.
+    await asyncio.to_thread(ensure_topics, settings.kafka_bootstrap)
+    # 3. The consumer group member and the DLQ producer.
+    kafka_consumer = await asyncio.to_thread(
+        make_consumer, settings.kafka_bootstrap, group_id=settings.group_id, client_id="vila-summarizer",
+        subscribe=(topics.RESULTS, topics.EVENTS), max_poll_records=settings.max_poll_records,
+        session_timeout_ms=settings.session_timeout_ms, heartbeat_interval_ms=settings.session_timeout_ms // 3)
+    dlq = await asyncio.to_thread(make_producer, settings.kafka_bootstrap, client_id="vila-summarizer-dlq")
+    consumer = ResultsConsumer(kafka_consumer, store, dlq=dlq, max_records=settings.max_poll_records)
+    # 4. The gRPC server (NOT_SERVING until step 6).
+    read_client = aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=5)
+    servicer = SummariesServicer(SummaryReader(read_client))
+    server = GrpcServer(settings.address, [SERVICE], max_receive_bytes=4 * MIB, max_send_bytes=64 * MIB)
+    summaries_pb2_grpc.add_SummariesServicer_to_server(servicer, server.server)
+    await server.start()
+    # 5. The consumer loop, in its own thread (kafka-python is blocking).
+    stop_consuming = threading.Event()
+    consuming = asyncio.create_task(asyncio.to_thread(consumer.run, stop_consuming))
+    # 6. Serving.
+    await server.set_serving()
+    print(f"ready summarizer {server.target} (Kafka {settings.kafka_bootstrap}, Redis {shown(settings.redis_url)})",
+          file=sys.stderr, flush=True)
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({consuming, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    failed = consuming.done() and consuming.exception() is not None
+    if failed:
+        log.error("the consumer failed: %r", consuming.exception())
+    # Shutdown: NOT_SERVING, end Watch calls, drain, then let the consumer finish and commit its batch.
+    servicer.stopping.set()
+    await server.stop(grace_s=settings.grace_s)
+    stop_consuming.set()
+    stopped.cancel()
+    if not consuming.done():
+        await consuming
+    await asyncio.to_thread(kafka_consumer.close, autocommit=False)
+    await asyncio.to_thread(dlq.close, 5)
+    await read_client.aclose()
+    store_client.close()
+    log.info("stopped (%s)", consumer.stats)
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m services.summarizer",
+        description="Kafka vila.results.v1/vila.events.v1 → Redis timelines, served as vila.v1.Summaries.")
+    add_arguments(parser, SummarizerSettings, PREFIX)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)  # kafka-python narrates every connection at INFO
+    try:
+        settings = from_args(SummarizerSettings, args, PREFIX)
+        return asyncio.run(serve(settings))
+    except VilaError as exc:
+        print(f"summarizer: error: {exc}", file=sys.stderr)
+        return exc.exit_code

@@ -1,0 +1,94 @@
+"""``vila.v1.Summaries`` over gRPC: translates between protobuf and the reader's domain types.
+
+Typed errors become their status code (``UnknownStream`` → NOT_FOUND, ``InvalidInput`` →
+INVALID_ARGUMENT); a Redis failure is UNAVAILABLE, never a blanket INTERNAL.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+
+import grpc
+import redis
+from vila.v1 import results_pb2, summaries_pb2, summaries_pb2_grpc
+
+from services.core.convert import entry_to_pb, event_to_pb, segment_to_pb, summary_to_pb
+from services.core.errors import VilaError
+from services.summarizer.reader import StreamInfo, SummaryReader
+
+log = logging.getLogger("vila.summarizer.grpc")
+
+def _info_to_pb(info: StreamInfo) -> summaries_pb2.StreamInfo:
+    return summaries_pb2.StreamInfo(
+        stream_id=info.stream_id, source=info.source,
+        state=(results_pb2.StreamState.Value(f"STREAM_STATE_{info.state.name}") if info.state
+               else results_pb2.STREAM_STATE_UNSPECIFIED),
+        windows=info.windows, first_start=info.first_start, last_end=info.last_end,
+        updated_unix=info.updated_unix,
+    )
+
+
+def _status(method):
+    """Aborts with the typed error's status code; Redis trouble is UNAVAILABLE."""
+
+    @functools.wraps(method)
+    async def wrapper(self, request, context):
+        try:
+            return await method(self, request, context)
+        except VilaError as exc:
+            await context.abort(getattr(grpc.StatusCode, exc.grpc_code), str(exc))
+        except redis.RedisError as exc:
+            log.warning("%s: Redis failed: %s", method.__name__, exc)
+            await context.abort(grpc.StatusCode.UNAVAILABLE, f"Redis is unavailable: {exc}")
+
+    return wrapper
+
+
+class SummariesServicer(summaries_pb2_grpc.SummariesServicer):
+    """Serves the stored timelines. ``stopping`` ends open Watch calls at shutdown."""
+
+    def __init__(self, reader: SummaryReader, *, watch_block_ms: int = 1000):
+        self.reader = reader
+        self.watch_block_ms = watch_block_ms
+        self.stopping = asyncio.Event()
+
+    @_status
+    async def ListStreams(self, request, context):
+        return summaries_pb2.ListStreamsResponse(
+            streams=[_info_to_pb(i) for i in await self.reader.list_streams()])
+
+    @_status
+    async def GetTimeline(self, request, context):
+        entries = await self.reader.timeline(request.stream_id, request.start, request.end)
+        segments = (await self.reader.segments(request.stream_id, request.start, request.end)
+                    if request.include_segments else [])
+        return summaries_pb2.GetTimelineResponse(
+            entries=[entry_to_pb(e) for e in entries], segments=[segment_to_pb(s) for s in segments])
+
+    @_status
+    async def GetSummary(self, request, context):
+        return summary_to_pb(await self.reader.summary(request.stream_id))
+
+    async def Watch(self, request, context):
+        """Pushes entries and events written after the call began.
+
+        Initial metadata is sent once the starting point is fixed, so a client that waits for it
+        knows that everything written afterwards reaches it. A replaced entry is pushed again
+        (same window id): clients upsert by window id.
+        """
+        wanted = frozenset(s for s in request.stream_ids if s)
+        try:
+            last_id = await self.reader.last_update_id()
+            await context.send_initial_metadata(())
+            while not self.stopping.is_set():
+                last_id, updates = await self.reader.updates_after(
+                    last_id, block_ms=self.watch_block_ms, stream_ids=wanted)
+                for u in updates:
+                    if u.entry is not None:
+                        await context.write(summaries_pb2.WatchUpdate(entry=entry_to_pb(u.entry)))
+                    else:
+                        await context.write(summaries_pb2.WatchUpdate(event=event_to_pb(u.event)))
+        except redis.RedisError as exc:
+            log.warning("Watch: Redis failed: %s", exc)
+            await context.abort(grpc.StatusCode.UNAVAILABLE, f"Redis is unavailable: {exc}")

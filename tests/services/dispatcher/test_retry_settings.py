@@ -1,0 +1,53 @@
+"""Retry classification and delays, and the dispatcher's settings validation (pure)."""
+from __future__ import annotations
+
+import random
+
+import grpc
+import pytest
+
+from services.core.errors import InvalidInput
+from services.core.labels import DEFAULT_ACTION_LABELS
+from services.dispatcher.retry import RetryPolicy, is_retryable
+from services.dispatcher.settings import DispatcherSettings, parse_settings
+
+
+def test_only_not_now_failures_are_retried():
+    for code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.DEADLINE_EXCEEDED):
+        assert is_retryable(code)
+    for code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.INTERNAL, grpc.StatusCode.FAILED_PRECONDITION):
+        assert not is_retryable(code)
+
+
+def test_delays_grow_exponentially_up_to_the_cap():
+    policy = RetryPolicy(retries=10, initial_s=0.1, maximum_s=1.0)
+    rng = random.Random(1)
+    ceilings = [0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
+    for attempt, ceiling in enumerate(ceilings):
+        for _ in range(50):
+            assert 0.05 <= policy.delay(attempt, rng) <= ceiling + 1e-9
+
+
+def test_settings_from_flags_and_environment():
+    s = parse_settings(["--stream-tiers", "cam1=cloud", "--max-in-flight", "8"],
+                       {"VILA_KAFKA_BOOTSTRAP": "h:1", "VILA_DISPATCHER_EDGE_WORKERS": "a:1,b:2"})
+    assert s.kafka_bootstrap == "h:1" and s.edge_workers == ("a:1", "b:2") and s.max_in_flight == 8
+    assert s.router().tier_for("cam1") == "cloud"
+    assert s.labels == DEFAULT_ACTION_LABELS
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"max_in_flight": 0}, "max_in_flight"), ({"edge_workers": ("nohost",)}, "not host:port"),
+    ({"cloud_workers": (), "stream_tiers": "cam1=cloud"}, "cloud_workers"),
+    ({"cloud_workers": (), "escalate": "activity>=0.5"}, "cloud_workers"),
+    ({"escalate": "bogus"}, "unknown clause"), ({"retry_backoff_max_ms": 10}, "retry_backoff_max_ms"),
+])
+def test_bad_settings_name_the_field(kwargs, message):
+    with pytest.raises(InvalidInput, match=message):
+        DispatcherSettings(**kwargs)
+
+
+def test_core_labels_match_the_runner():
+    from workers.runner import DEFAULT_ACTION_LABELS as runner_labels
+
+    assert DEFAULT_ACTION_LABELS == runner_labels

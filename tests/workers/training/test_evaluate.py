@@ -1,0 +1,53 @@
+"""The synthetic evaluation suite: held-out split, caption parsing, metrics and the confusion PNG."""
+from __future__ import annotations
+
+from workers.runtime import load_model
+from workers.training.evaluate import evaluate, parse_caption, plot_confusion, suite_jobs, summarise
+from workers.training.scenes.split import EVAL_SEEDS, TRAIN_SEEDS, held_out_pairs, is_held_out, training_jobs
+
+
+def test_suite_is_held_out_from_training():
+    held = held_out_pairs(20)
+    train = training_jobs(3000, seed=0, two_object_share=0.6, held=held)
+    assert not any(is_held_out(*o["objects"], held) for _, o in train if "objects" in o)
+    jobs = suite_jobs(500)
+    assert {j.seed for j in jobs}.isdisjoint({s for s, _ in train})
+    assert all(j.seed >= EVAL_SEEDS > TRAIN_SEEDS + 10**7 for j in jobs)
+    kinds = [j.kind for j in jobs]
+    assert kinds.count("single") == 225 and kinds.count("two") + kinds.count("two-held-out") == 225
+    assert all(is_held_out(*j.options["objects"], held) for j in jobs if j.kind == "two-held-out")
+    assert suite_jobs(500) == jobs
+
+
+def test_parse_caption():
+    assert parse_caption("a red circle moves left and a blue square stays still") == [
+        ("red", "circle", "moving left"), ("blue", "square", "staying still")]
+    assert parse_caption("a white triangle disappears") == [("white", "triangle", "disappearing")]
+    assert parse_caption("something else") == []
+
+
+def _row(truth, got, top1="moving left", main="moving left", objects=None):
+    return {"seed": 1, "kind": "single", "truth": truth, "caption": got, "top1": top1, "main_action": main,
+            "objects": objects or [("red", "circle", "moving left")], "qa": [("How many objects are there?", "one",
+                                                                              "one")]}
+
+
+def test_summarise_counts_attributes_and_false_motion():
+    rows = [_row("a red circle moves left", "a red circle moves left"),
+            _row("a red circle moves left", "a red square moves left"),
+            _row("a red circle stays still", "a red circle moves up", top1="moving up", main="staying still",
+                 objects=[("red", "circle", "staying still")])]
+    report = summarise(rows)
+    assert report["single_all_correct"] == round(1 / 3, 4)
+    assert report["attribute_accuracy"] == {"colour": 1.0, "shape": round(2 / 3, 4), "action": round(2 / 3, 4)}
+    assert report["action_top1"] == round(2 / 3, 4)
+    assert report["no_motion_clips"] == 1 and report["no_motion_clips_said_moving"] == 1
+    assert report["qa_accuracy"] == 1.0 and report["passed"] is False
+
+
+def test_evaluate_runs_the_runtime_and_draws_the_confusion(short_run, tmp_path):
+    model = load_model(short_run / "stage3-sft")
+    report = evaluate(model, suite_jobs(20)[:3], batch=2)
+    assert report["clips"] == 3 and 0.0 <= report["action_top1"] <= 1.0
+    assert sum(n for _, _, n in report["confusion_top1"]) == 3
+    assert plot_confusion(report, tmp_path / "c.png").stat().st_size > 1000

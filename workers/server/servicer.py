@@ -1,0 +1,123 @@
+"""``InferenceServicer``: ``vila.v1.Inference`` over gRPC, translating protobuf <-> domain types, nothing more.
+
+Every handler: refuse when the engine is not ready (UNAVAILABLE), check the request's size against the
+logical limit (INVALID_ARGUMENT: the transport admits up to twice that so that this check can run),
+convert with ``services.core.convert``, await the engine, convert back. Errors are mapped in one place
+(``_guard``): a ``VilaError`` aborts with its ``grpc_code`` and its one-line message; anything else is
+logged with its traceback and aborts with INTERNAL and one line, so a bug never takes the server down.
+Each answer carries trailing metadata ``vila-batch-size`` (requests in the model call that served it).
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+
+import grpc
+from vila.v1 import inference_pb2, inference_pb2_grpc, results_pb2
+
+from services.core.convert import actions_to_pb, result_to_pb, window_from_pb
+from services.core.errors import InvalidRequest, Overloaded, Unavailable, VilaError
+from services.core.types import FrameWindow
+from workers.server.batcher import Batched
+from workers.server.engine import InferenceEngine
+
+log = logging.getLogger("vila.worker.grpc")
+
+SERVICE_NAME = inference_pb2.DESCRIPTOR.services_by_name["Inference"].full_name
+BATCH_SIZE_KEY = "vila-batch-size"
+
+Handler = Callable[["InferenceServicer", object, grpc.aio.ServicerContext], Awaitable[object]]
+
+
+def _status(error: VilaError) -> grpc.StatusCode:
+    return getattr(grpc.StatusCode, error.grpc_code, grpc.StatusCode.INTERNAL)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _guard(handler: Handler) -> Handler:
+    """Readiness, size check and the one error mapping of every RPC."""
+
+    @functools.wraps(handler)
+    async def wrapper(self: "InferenceServicer", request, context: grpc.aio.ServicerContext):
+        name = handler.__name__
+        try:
+            if self.engine is None:
+                raise Unavailable("the model is still loading; retry when health reports SERVING")
+            size = request.ByteSize()
+            if size > self.max_message_bytes:
+                raise InvalidRequest(f"request is {size} bytes; this worker accepts at most "
+                                     f"{self.max_message_bytes} (max_message_mb)")
+            return await handler(self, request, context)
+        except VilaError as exc:
+            # Refusals under overload come in floods: keep them out of the default log.
+            log.log(logging.DEBUG if isinstance(exc, Overloaded) else logging.INFO,
+                    "%s refused: %s: %s", name, exc.reason, exc)
+            await context.abort(_status(exc), _one_line(f"{exc.reason}: {exc}"))
+        except Exception as exc:  # a bug: keep serving, tell the client one line
+            log.exception("%s failed", name)
+            await context.abort(grpc.StatusCode.INTERNAL, _one_line(f"internal error: {type(exc).__name__}: {exc}"))
+
+    return wrapper
+
+
+def _answer(context: grpc.aio.ServicerContext, done: Batched) -> None:
+    context.set_trailing_metadata(((BATCH_SIZE_KEY, str(done.batch_size)),))
+
+
+class InferenceServicer(inference_pb2_grpc.InferenceServicer):
+    """Serves the engine once ``attach``-ed; until then every RPC answers UNAVAILABLE."""
+
+    def __init__(self, max_message_bytes: int) -> None:
+        self.max_message_bytes = max_message_bytes
+        self.engine: InferenceEngine | None = None
+
+    def attach(self, engine: InferenceEngine) -> None:
+        self.engine = engine
+
+    @_guard
+    async def Caption(self, request: inference_pb2.CaptionRequest, context) -> results_pb2.WindowResult:
+        done = await self.engine.caption(window_from_pb(request.window), prompt=request.prompt,
+                                         labels=tuple(request.labels), max_new_tokens=request.max_new_tokens)
+        _answer(context, done)
+        return result_to_pb(done.value)
+
+    @_guard
+    async def RecognizeActions(self, request: inference_pb2.RecognizeActionsRequest,
+                               context) -> inference_pb2.RecognizeActionsResponse:
+        window = window_from_pb(request.window)
+        done = await self.engine.recognize_actions(window, tuple(request.labels), request.question)
+        _answer(context, done)
+        return inference_pb2.RecognizeActionsResponse(window=_ref(window), actions=actions_to_pb(done.value))
+
+    @_guard
+    async def Ask(self, request: inference_pb2.AskRequest, context) -> inference_pb2.AskResponse:
+        window = window_from_pb(request.window)
+        done = await self.engine.ask(window, request.question, request.max_new_tokens)
+        _answer(context, done)
+        return inference_pb2.AskResponse(window=_ref(window), answer=done.value)
+
+    @_guard
+    async def SummarizeText(self, request: inference_pb2.SummarizeTextRequest,
+                            context) -> inference_pb2.SummarizeTextResponse:
+        done = await self.engine.summarize_text(request.text, request.instruction, request.max_new_tokens)
+        _answer(context, done)
+        return inference_pb2.SummarizeTextResponse(summary=done.value)
+
+    @_guard
+    async def Info(self, request: inference_pb2.InfoRequest, context) -> inference_pb2.InfoResponse:
+        info, tier = self.engine.info, self.engine.tier
+        return inference_pb2.InfoResponse(
+            model_id=info.model_id, family=info.family, tier=tier.name, vision_tower=info.vision_tower,
+            projector=info.projector, template=info.template, tokens_per_frame=info.tokens_per_frame,
+            parameters=info.parameters, dtype=info.dtype, device=info.device,
+            frames_per_window=tier.frames_per_window, max_batch_size=tier.max_batch_size,
+        )
+
+
+def _ref(window: FrameWindow) -> results_pb2.WindowRef:
+    return results_pb2.WindowRef(stream_id=window.stream_id, window_id=window.window_id, seq=window.seq,
+                                 start=window.start, end=window.end)

@@ -1,0 +1,120 @@
+"""Training batches through the runtime's own input path, plus the label mask.
+
+A training example is one video (its frames, already PIL images) and one
+question/answer turn. The prompt is rendered with the checkpoint's template
+exactly as ``VilaModel`` renders it at inference (``<vila/video>`` + question),
+the answer is tokenized exactly as ``VilaModel.score_labels`` tokenizes a label
+(``answer_prefix`` + text, then the first stop id), and the embeddings come
+from the runtime's ``build_batch`` splice, so training and inference cannot
+diverge. Only answer tokens carry a label; everything else is ``IGNORE``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from PIL import Image
+
+from workers.runtime.inputs import Batch, Segment, build_batch
+from workers.runtime.media import VIDEO
+from workers.runtime.model import VilaModel
+
+IGNORE = -100
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One supervised turn: the video it is about (index into the batch's clips), question and answer."""
+
+    clip: int
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class TrainBatch:
+    batch: Batch
+    labels: torch.Tensor  # (B, L) next-token targets aligned with batch positions, IGNORE elsewhere
+
+
+class TurnEncoder:
+    """Turns clips and turns into a :class:`TrainBatch` for one loaded :class:`VilaModel`."""
+
+    def __init__(self, model: VilaModel) -> None:
+        self.model = model
+        tok = model.tokenizer
+        self.newline_ids = list(tok("\n").input_ids)
+        self.end_id = model._stop_ids[0]
+        self._prompts: dict[str, list[int]] = {}
+        self._answers: dict[str, list[int]] = {}
+
+    def prompt_ids(self, question: str) -> list[int]:
+        if question not in self._prompts:
+            text = self.model.template.render(self.model.tokenizer, VIDEO + question)
+            self._prompts[question] = list(self.model.tokenizer(text).input_ids)
+        return self._prompts[question]
+
+    def answer_ids(self, answer: str) -> list[int]:
+        if answer not in self._answers:
+            text = self.model.template.answer_prefix + answer
+            ids = self.model.tokenizer(text, add_special_tokens=False).input_ids
+            self._answers[answer] = list(ids) + [self.end_id]
+        return self._answers[answer]
+
+    def encode_clips(self, clips: Sequence[Sequence[Image.Image]]) -> list[torch.Tensor]:
+        """Projected features per clip, (frames, tokens, hidden), with gradients where parameters train."""
+        model = self.model
+        frames = [f for clip in clips for f in clip]
+        pixels = model.processor(frames).to(model.device, model.dtype)
+        features = model.projector(model.tower(pixels))
+        return list(torch.split(features, [len(c) for c in clips], dim=0))
+
+    def build(self, clips: Sequence[Sequence[Image.Image]], turns: Sequence[Turn]) -> TrainBatch:
+        """Embeddings (runtime splice, left-padded) and labels for ``turns`` about ``clips``."""
+        videos = self.encode_clips(clips)
+        embed = self.model.llm.get_input_embeddings()
+        newline = embed(torch.tensor(self.newline_ids, dtype=torch.long, device=self.model.device))
+        segments, targets = [], []
+        for turn in turns:
+            prompt, answer = self.prompt_ids(turn.question), self.answer_ids(turn.answer)
+            video = videos[turn.clip]
+            segments.append(Segment(prompt + answer, video))
+            block = video.shape[0] * (video.shape[1] + len(self.newline_ids))
+            spliced_prompt = len(prompt) - 1 + block
+            # logits at position p predict token p + 1: the last prompt position predicts answer[0].
+            targets.append([IGNORE] * (spliced_prompt - 1) + answer + [IGNORE])
+        batch = build_batch(segments, self.model.media.video_id, embed, newline)
+        longest = batch.embeds.shape[1]
+        labels = torch.full((len(turns), longest), IGNORE, dtype=torch.long)
+        for row, target in enumerate(targets):
+            labels[row, longest - len(target):] = torch.tensor(target)
+        return TrainBatch(batch=batch, labels=labels.to(self.model.device))
+
+
+def turn_loss(llm: torch.nn.Module, train: TrainBatch) -> torch.Tensor:
+    """Mean cross-entropy over the labelled (answer) positions."""
+    b = train.batch
+    logits = llm(inputs_embeds=b.embeds, attention_mask=b.mask, position_ids=b.positions).logits
+    return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), train.labels.reshape(-1),
+                                             ignore_index=IGNORE)
+
+
+def text_batch(encoder: TurnEncoder, pairs: Sequence[tuple[str, str]]) -> TrainBatch:
+    """A text-only batch (no video): the question rendered by the template, then the answer."""
+    model = encoder.model
+    embed = model.llm.get_input_embeddings()
+    newline = embed(torch.tensor(encoder.newline_ids, dtype=torch.long, device=model.device))
+    segments, targets = [], []
+    for question, answer in pairs:
+        text = model.template.render(model.tokenizer, question)
+        prompt = list(model.tokenizer(text).input_ids)
+        ans = encoder.answer_ids(answer)
+        segments.append(Segment(prompt + ans))
+        targets.append([IGNORE] * (len(prompt) - 1) + ans + [IGNORE])
+    batch = build_batch(segments, model.media.video_id, embed, newline)
+    longest = batch.embeds.shape[1]
+    labels = torch.full((len(pairs), longest), IGNORE, dtype=torch.long)
+    for row, target in enumerate(targets):
+        labels[row, longest - len(target):] = torch.tensor(target)
+    return TrainBatch(batch=batch, labels=labels.to(model.device))

@@ -1,0 +1,97 @@
+"""Training recipes: the three VILA stages, their freezing rules and the data they read.
+
+VILA trains in three stages:
+
+1. ``align``: projector alignment on image-text pairs, LLM and vision tower frozen;
+2. ``pretrain``: multimodal pre-training on interleaved/video-text data, projector and LLM trained;
+3. ``sft``: instruction tuning on conversations, everything trained.
+
+``trainable_components`` applies these rules. A vision tower that starts from
+random weights (the tiny recipe: no pretrained SigLIP exists here) is trained in
+every stage, since a frozen random tower cannot learn to see; likewise the tiny
+recipe first teaches its from-scratch LLM the answers' language from text
+alone (``text_steps``), standing in for VILA's pretrained LLM.
+
+``RECIPES`` holds the named recipes; ``tiny-synthetic`` reproduces the shipped
+default model.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from services.core.errors import InvalidInput
+from workers.training.base import Dims
+
+COMPONENTS = ("vision_tower", "mm_projector", "llm")
+VILA_RULES: dict[str, tuple[str, ...]] = {
+    "align": ("mm_projector",),
+    "pretrain": ("mm_projector", "llm"),
+    "sft": ("mm_projector", "llm", "vision_tower"),
+}
+
+
+def trainable_components(stage: str, *, tower_from_scratch: bool) -> tuple[str, ...]:
+    """Components trained in ``stage`` (VILA's rules; a from-scratch tower always trains)."""
+    if stage not in VILA_RULES:
+        raise InvalidInput(f"unknown stage {stage!r}; stages are {', '.join(VILA_RULES)}")
+    parts = set(VILA_RULES[stage]) | ({"vision_tower"} if tower_from_scratch else set())
+    return tuple(c for c in COMPONENTS if c in parts)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage: its datasets (by kind), steps and batch shape, and its learning rate."""
+
+    name: str
+    datasets: tuple[str, ...]
+    steps: int
+    clips_per_step: int
+    turns_per_clip: int
+    lr: float
+    warmup: int = 50
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that determines a trained checkpoint (with the seed, it reproduces it)."""
+
+    name: str
+    dims: Dims = field(default_factory=Dims)
+    seed: int = 0
+    train_clips: int = 8000
+    two_object_share: float = 0.6
+    held_out_pairs: int = 20
+    frames: int = 4
+    render_side: int | None = 224
+    text_steps: int = 300
+    text_batch: int = 64
+    tower_from_scratch: bool = True
+    stages: tuple[Stage, ...] = ()
+    save_every: int = 200
+
+    def scaled(self, *, clips: int | None = None, steps: int | None = None) -> "Recipe":
+        """The same recipe with fewer clips and at most ``steps`` steps per stage (for smoke tests)."""
+        stages = tuple(replace(s, steps=min(s.steps, steps), warmup=min(s.warmup, max(1, steps // 4)))
+                       for s in self.stages) if steps else self.stages
+        text_steps = min(self.text_steps, steps) if steps else self.text_steps
+        return replace(self, train_clips=clips or self.train_clips, stages=stages, text_steps=text_steps,
+                       save_every=min(self.save_every, steps) if steps else self.save_every)
+
+
+TINY_SYNTHETIC = Recipe(
+    name="tiny-synthetic",
+    stages=(
+        Stage("align", ("image_text", "video_text"), steps=600, clips_per_step=16, turns_per_clip=1, lr=2e-3),
+        Stage("pretrain", ("video_text",), steps=1200, clips_per_step=16, turns_per_clip=1, lr=1.5e-3),
+        Stage("sft", ("conversations", "video_text"), steps=1500, clips_per_step=8, turns_per_clip=4, lr=1e-3),
+    ),
+)
+RECIPES: dict[str, Recipe] = {TINY_SYNTHETIC.name: TINY_SYNTHETIC}
+
+
+def get_recipe(name: str) -> Recipe:
+    """The named recipe; InvalidInput listing the known names otherwise."""
+    try:
+        return RECIPES[name]
+    except KeyError:
+        raise InvalidInput(f"unknown recipe {name!r}; known recipes: {', '.join(sorted(RECIPES))}") from None

@@ -1,0 +1,47 @@
+"""The train/held-out split of the synthetic scenes: seed ranges and object pairs.
+
+Training seeds and evaluation seeds come from disjoint ranges; a fixed set of
+object pairs (two objects that appear together) never appears in training, so
+evaluation can include combinations the model never saw together.
+"""
+from __future__ import annotations
+
+import itertools
+import random
+
+from workers.training.scenes.spec import OBJECTS
+
+TRAIN_SEEDS = 1_000_000
+EVAL_SEEDS = 900_000_000
+Pair = tuple[tuple[str, str], tuple[str, str]]
+
+
+def all_pairs() -> list[Pair]:
+    return list(itertools.combinations(OBJECTS, 2))
+
+
+def held_out_pairs(count: int, seed: int = 0) -> set[Pair]:
+    """``count`` unordered object pairs kept out of training (deterministic for ``seed``)."""
+    pairs = all_pairs()
+    random.Random(f"held-out-{seed}").shuffle(pairs)
+    return {tuple(sorted(p)) for p in pairs[:count]}
+
+
+def is_held_out(a, b, held: set[Pair]) -> bool:
+    return tuple(sorted((tuple(a), tuple(b)))) in held
+
+
+def training_jobs(count: int, *, seed: int, two_object_share: float, held: set[Pair]) -> list[tuple[int, dict]]:
+    """``count`` (scene seed, plan options) for training: seeds from the training range, no held-out pair."""
+    allowed = [p for p in all_pairs() if tuple(sorted(p)) not in held]
+    jobs = []
+    for i in range(count):
+        scene_seed = TRAIN_SEEDS + seed * 10_000_000 + i
+        rng = random.Random(scene_seed)
+        if rng.random() < two_object_share:
+            pair = list(rng.choice(allowed))
+            rng.shuffle(pair)
+            jobs.append((scene_seed, {"objects": [list(o) for o in pair]}))
+        else:
+            jobs.append((scene_seed, {"count": 1}))
+    return jobs

@@ -1,0 +1,233 @@
+"""Run a :class:`Recipe`: data, base checkpoint, then the three stages, resumable.
+
+Layout of ``OUT``::
+
+    data/              rendered scenes and the LLaVA-style datasets (scenes.dataset)
+    base/              the from-scratch checkpoint after the LLM's text warm-up
+    stage1-align/      released-layout checkpoint after each stage (loads with load_model)
+    stage2-pretrain/
+    stage3-sft/        the trained model
+    state/stageN.pt    mid-stage state (weights, optimizer, step), removed once the stage is saved
+    losses.jsonl, loss_curves.png, recipe.json
+
+Every step of every stage draws its batch from a generator seeded by (recipe
+seed, stage, step), so a resumed run sees the same batches as an uninterrupted
+one. A finished part (a ``DONE`` marker) is skipped on the next run.
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+import torch
+from tqdm import tqdm
+
+from workers.runtime import load_model
+from workers.runtime.model import VilaModel
+from workers.training.base import build_base
+from workers.training.batching import Turn, TurnEncoder, text_batch, turn_loss
+from workers.training.checkpoint import save_checkpoint
+from workers.training.curves import plot_losses
+from workers.training.data import Sample, load_frames, read_dataset, text_pairs
+from workers.training.recipe import Recipe, Stage, trainable_components
+from workers.training.scenes.dataset import ACTION_QUESTION, IMAGE_QUESTION, write_datasets
+from workers.training.scenes.spec import ACTIONS
+from workers.training.scenes.split import held_out_pairs, training_jobs
+from workers.training.scenes.text import CAPTION_PROMPTS, vocabulary
+from workers.runtime.model import CAPTION_PROMPT, SCORE_QUESTION
+
+DONE = "DONE"
+DATASETS = ("image_text", "video_text", "conversations")
+
+
+def corpus() -> list[str]:
+    """Text the tokenizer is trained on: prompts, questions, answers and their words (bare and after a space)."""
+    words = vocabulary() + list(ACTIONS)
+    texts = [CAPTION_PROMPT, *CAPTION_PROMPTS, IMAGE_QUESTION, "nothing",
+             ACTION_QUESTION.format(options=", ".join(ACTIONS)), SCORE_QUESTION.format(options=", ".join(ACTIONS))]
+    return texts + words + [" " + w for w in words]
+
+
+def component(model: VilaModel, name: str) -> torch.nn.Module:
+    return {"llm": model.llm, "vision_tower": model.tower, "mm_projector": model.projector}[name]
+
+
+def set_trainable(model: VilaModel, names: tuple[str, ...]) -> list[torch.nn.Parameter]:
+    """Freeze everything but ``names``; returns the trainable parameters."""
+    params = []
+    for name in ("llm", "vision_tower", "mm_projector"):
+        module = component(model, name)
+        module.train(name in names)
+        for p in module.parameters():
+            p.requires_grad_(name in names)
+            if name in names:
+                params.append(p)
+    return params
+
+
+def lr_factor(step: int, stage: Stage) -> float:
+    """Linear warm-up, then cosine decay to 10 %."""
+    if step < stage.warmup:
+        return (step + 1) / stage.warmup
+    progress = (step - stage.warmup) / max(1, stage.steps - stage.warmup)
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+class Trainer:
+    """Runs ``recipe`` into ``out``; ``progress`` shows tqdm bars, ``log`` gets one-line messages."""
+
+    def __init__(self, recipe: Recipe, out: Path, *, progress: bool = True,
+                 log: Callable[[str], None] = print, workers: int = 2, max_steps: int | None = None) -> None:
+        self.recipe, self.out, self.progress, self.log, self.workers = recipe, Path(out), progress, log, workers
+        self.losses: list[dict] = []
+        # Stage steps this invocation may take before it saves its state and stops (None: no limit).
+        self.budget = max_steps
+
+    # ------------------------------------------------------------------ steps of the run
+    def run(self) -> Path | None:
+        """Everything; returns the final checkpoint's path, or None when ``max_steps`` stopped it first
+        (its state is saved: run again to resume)."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "recipe.json").write_text(json.dumps(asdict(self.recipe), indent=2) + "\n")
+        self.losses = self._read_losses()
+        data = self.prepare_data()
+        previous = self.prepare_base(data)
+        for index, stage in enumerate(self.recipe.stages, 1):
+            previous = self.run_stage(index, stage, previous, data)
+            if previous is None:
+                self._write_losses()
+                return None
+        plot_losses(self.losses, self.out / "loss_curves.png")
+        return previous
+
+    def prepare_data(self) -> dict[str, list[Sample]]:
+        root = self.out / "data"
+        if not (root / DONE).is_file():
+            r = self.recipe
+            jobs = training_jobs(r.train_clips, seed=r.seed, two_object_share=r.two_object_share,
+                                 held=held_out_pairs(r.held_out_pairs, r.seed))
+            began = time.perf_counter()
+            bar = tqdm(total=len(jobs), desc="render scenes", disable=not self.progress, unit="clip")
+            write_datasets(root, jobs, frames=r.frames, image_size=r.dims.image_size, max_side=r.render_side,
+                           workers=self.workers,
+                           progress=lambda done: bar.update(done - bar.n))
+            bar.close()
+            (root / DONE).write_text(f"{len(jobs)} clips\n")
+            self.log(f"rendered {len(jobs)} training clips in {time.perf_counter() - began:.0f} s")
+        return {kind: read_dataset(root / f"{kind}.json") for kind in DATASETS}
+
+    def prepare_base(self, data: dict[str, list[Sample]]) -> Path:
+        base = self.out / "base"
+        if (base / DONE).is_file():
+            return base
+        r = self.recipe
+        build_base(base, corpus(), r.dims, seed=r.seed)
+        model = load_model(base)
+        params = set_trainable(model, ("llm",))
+        optimizer = torch.optim.AdamW(params, lr=2e-3, weight_decay=0.01)
+        pairs = text_pairs([s for kind in DATASETS for s in data[kind]])
+        encoder = TurnEncoder(model)
+        bar = tqdm(range(r.text_steps), desc="base: LLM text warm-up", disable=not self.progress)
+        for step in bar:
+            rng = random.Random(f"{r.seed}-text-{step}")
+            batch = text_batch(encoder, rng.sample(pairs, min(r.text_batch, len(pairs))))
+            loss = turn_loss(model.llm, batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            self._record("text", step, loss.item())
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        save_checkpoint(model, base, base, extra={"stage": "base", "text_steps": r.text_steps})
+        (base / DONE).write_text("ok\n")
+        self._write_losses()
+        return base
+
+    def run_stage(self, index: int, stage: Stage, previous: Path, data: dict[str, list[Sample]]) -> Path | None:
+        target = self.out / f"stage{index}-{stage.name}"
+        if (target / DONE).is_file():
+            return target
+        r = self.recipe
+        model = load_model(previous)
+        names = trainable_components(stage.name, tower_from_scratch=r.tower_from_scratch)
+        params = set_trainable(model, names)
+        optimizer = torch.optim.AdamW(params, lr=stage.lr, weight_decay=0.01)
+        state_path = self.out / "state" / f"stage{index}.pt"
+        start = self._resume(state_path, model, optimizer)
+        encoder = TurnEncoder(model)
+        pool = [s for kind in stage.datasets for s in data[kind] if s.has_media]
+        bar = tqdm(range(start, stage.steps), initial=start, total=stage.steps, disable=not self.progress,
+                   desc=f"stage {index} {stage.name} [{'+'.join(names)}]")
+        began = time.perf_counter()
+        for step in bar:
+            if self.budget is not None and self.budget <= 0:
+                self._save_state(state_path, model, optimizer, step)
+                bar.close()
+                self.log(f"stopped in stage {index} ({stage.name}) at step {step}; run again to resume")
+                return None
+            if self.budget is not None:
+                self.budget -= 1
+            for group in optimizer.param_groups:
+                group["lr"] = stage.lr * lr_factor(step, stage)
+            clips, turns = self._batch(pool, stage, random.Random(f"{r.seed}-{stage.name}-{step}"))
+            loss = turn_loss(model.llm, encoder.build(clips, turns))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            self._record(stage.name, step, loss.item())
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+            if (step + 1) % r.save_every == 0 and step + 1 < stage.steps:
+                self._save_state(state_path, model, optimizer, step + 1)
+        bar.close()
+        self.log(f"stage {index} ({stage.name}) trained {stage.steps - start} steps "
+                 f"in {time.perf_counter() - began:.0f} s")
+        save_checkpoint(model, previous, target, extra={"stage": stage.name, "trainable": list(names),
+                                                        "steps": stage.steps, "recipe": r.name})
+        (target / DONE).write_text("ok\n")
+        self._write_losses()
+        state_path.unlink(missing_ok=True)
+        return target
+
+    # ------------------------------------------------------------------ internals
+    def _batch(self, pool: list[Sample], stage: Stage, rng: random.Random):
+        picked = rng.sample(pool, min(stage.clips_per_step, len(pool)))
+        clips, turns = [], []
+        for sample in picked:
+            clips.append(load_frames(sample, self.recipe.frames))
+            chosen = rng.sample(list(sample.turns), min(stage.turns_per_clip, len(sample.turns)))
+            turns.extend(Turn(len(clips) - 1, q, a) for q, a in chosen)
+        return clips, turns
+
+    def _record(self, stage: str, step: int, loss: float) -> None:
+        self.losses.append({"stage": stage, "step": step, "loss": round(loss, 5)})
+
+    def _write_losses(self) -> None:
+        lines = "".join(json.dumps(x) + "\n" for x in self.losses)
+        (self.out / "losses.jsonl").write_text(lines)
+
+    def _read_losses(self) -> list[dict]:
+        path = self.out / "losses.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
+
+    def _save_state(self, path: Path, model: VilaModel, optimizer: torch.optim.Optimizer, step: int) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {"step": step, "optimizer": optimizer.state_dict(), "losses": self.losses,
+                 **{name: component(model, name).state_dict() for name in ("llm", "vision_tower", "mm_projector")}}
+        torch.save(state, path.with_suffix(".tmp"))
+        path.with_suffix(".tmp").replace(path)
+
+    def _resume(self, path: Path, model: VilaModel, optimizer: torch.optim.Optimizer) -> int:
+        if not path.is_file():
+            return 0
+        state = torch.load(path, weights_only=False)
+        for name in ("llm", "vision_tower", "mm_projector"):
+            component(model, name).load_state_dict(state[name])
+        optimizer.load_state_dict(state["optimizer"])
+        self.losses = state["losses"]
+        self.log(f"resuming {path.stem} at step {state['step']}")
+        return int(state["step"])
