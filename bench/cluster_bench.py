@@ -176,8 +176,8 @@ def main(argv: list[str] | None = None) -> int:
             down(cluster.run_dir)
 
     print(f"machine: {machine()}{gpu()}")
-    print(f"clip: generated {args.seconds:g} s, 320x240 @ 10 fps; windows of {args.window_seconds:g} s, {frames} frames; "
-          f"tier {args.tier}, the embedded default model; local batch size {args.batch_size}")
+    print(f"clip: generated {args.seconds:g} s, 320x240 @ 10 fps; windows of {args.window_seconds:g} s, "
+          f"{frames} frames; tier {args.tier}, the embedded default model; local batch size {args.batch_size}")
     header = f"{'path':<16} {'windows':>7} {'wall s':>8} {'windows/s':>10} {'p50 ms':>10} {'p99 ms':>10}"
     print(header)
     print("-" * len(header))

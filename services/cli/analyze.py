@@ -78,9 +78,8 @@ def run(args: argparse.Namespace) -> int:
     from services.analyze.output import write_json
     from services.analyze.report import write_report
     from workers.runner import DEFAULT_ACTION_LABELS, WindowRunner
-    from workers.runtime import load_model
     from workers.runtime.default import default_model_path
-    from workers.tiers import get_tier
+    from workers.tiers import get_tier, load_for_tier
 
     tier = get_tier(args.tier)
     if args.frames_per_window:
@@ -103,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # our own bar is the one that matters
-    model = load_model(args.model or default_model_path(), device=tier.device, dtype=tier.dtype)
+    # The tier decides device, dtype, quantisation and vision backend, as on a worker of that tier.
+    model = load_for_tier(args.model or default_model_path(), tier)
     runner = WindowRunner(model, tier, labels)
     options = PipelineOptions(
         source=args.source, stream_id=args.stream_id or stream_id_for(args.source), ingest=config,

@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     tiny.add_argument("--like", metavar="FAMILY", default=None,
                       help="shape it like a released checkpoint: config fields, files and key names of e.g. "
                       "vila1.5-3b, vila1.5-3b-s2, llama-3-vila1.5-8b, vila1.5-13b, vila1.5-40b, nvila-lite-2b/8b/15b, "
-                      "nvila-8b/15b, nvila-8b-video, or a '-hf-preview' variant (default: the embedded tiny model's)")
+                      "nvila-8b/15b, nvila-8b-video, a '-hf-preview' variant or a flat '-hf' one (nvila-8b-hf, "
+                      "nvila-lite-2b-hf, ...); default: the embedded tiny model's shape")
     tiny.set_defaults(func=make_tiny)
     inspect = msub.add_parser(
         "inspect",

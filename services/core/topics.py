@@ -29,3 +29,8 @@ DLQ_STAGE = "vila-dlq-stage"
 DLQ_SOURCE_TOPIC = "vila-dlq-source-topic"
 DLQ_PARTITION = "vila-dlq-partition"
 DLQ_OFFSET = "vila-dlq-offset"
+
+# Result record headers (values are UTF-8): which dispatcher group published it, and why a window
+# was escalated to the cloud tier (absent when it was not).
+RESULT_GROUP = "vila-dispatcher-group"
+RESULT_ESCALATED = "vila-escalated"

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -35,7 +36,7 @@ from services.core import topics
 from services.dispatcher.handler import DeadLetter, Outcome, Publish, WindowHandler
 from services.dispatcher.offsets import OffsetTracker
 from services.dispatcher.pool import WorkerPool
-from services.dispatcher.settings import FAULT_EXIT_CODE, DispatcherSettings
+from services.dispatcher.settings import DispatcherSettings
 from services.transport import kafka as kt
 from services.transport.grpc_server import stop_event_on_signals
 
@@ -94,7 +95,10 @@ class Dispatcher:
         self.pool.open()
         self.consumer = await self._in_consumer_thread(
             kt.make_consumer, s.kafka_bootstrap, group_id=s.group_id, client_id="vila-dispatcher",
-            session_timeout_ms=s.session_timeout_ms, heartbeat_interval_ms=max(500, s.session_timeout_ms // 6))
+            session_timeout_ms=s.session_timeout_ms, heartbeat_interval_ms=max(500, s.session_timeout_ms // 6),
+            # With every slot taken the loop polls again only when a window finishes, which may take all
+            # of a window's tries: stay in the group that long.
+            max_poll_interval_ms=max(300_000, int(s.worst_case_window_s() * 1000) + 60_000))
         await self._in_consumer_thread(self.consumer.subscribe, [topics.WINDOWS], listener=_Rebalance(self))
         announced = False
         try:
@@ -140,8 +144,11 @@ class Dispatcher:
     async def _produce(self, outcome: Outcome, tp: TopicPartition, record) -> None:
         if isinstance(outcome, Publish):
             result = outcome.result
+            headers = [(topics.RESULT_GROUP, self.settings.group_id.encode())]
+            if outcome.escalated:
+                headers.append((topics.RESULT_ESCALATED, outcome.escalated.encode()))
             future = self.producer.send(topics.RESULTS, key=kt.stream_key(result.stream_id),
-                                        value=kt.encode_result(result))
+                                        value=kt.encode_result(result), headers=headers)
             await self._acked(future)
             self.stats.results += 1
             if outcome.escalated:
@@ -178,9 +185,9 @@ class Dispatcher:
         fault = self.settings.fault_exit_before_commit
         if fault and self.stats.results >= fault:
             # Fault injection (tests): results are in Kafka, their offsets are not committed.
-            print(f"dispatcher: fault injection: exiting before commit after {self.stats.results} results",
+            print(f"dispatcher: fault injection: SIGKILL before commit after {self.stats.results} results",
                   file=sys.stderr, flush=True)
-            os._exit(FAULT_EXIT_CODE)
+            os.kill(os.getpid(), signal.SIGKILL)
         await self._in_consumer_thread(self._commit_now, None)
 
     def _commit_now(self, partitions) -> None:

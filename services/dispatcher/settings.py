@@ -1,9 +1,9 @@
 """``DispatcherSettings``: flags > ``VILA_DISPATCHER_*`` env > defaults (read here and nowhere else).
 
 ``fault_exit_before_commit`` is a fault-injection setting for tests (see the field's help): with
-it set to N, the process exits hard (``os._exit(FAULT_EXIT_CODE)``, no flush, no commit, no
-goodbye) at the first commit point after N results were acknowledged by Kafka, i.e. exactly
-between "results published" and "offsets committed". Never set it in production.
+it set to N, the process SIGKILLs itself (no flush, no commit, no goodbye to the group) at the
+first commit point after N results were acknowledged by Kafka, i.e. exactly between "results
+published" and "offsets committed". Never set it in production.
 """
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from services.dispatcher.retry import RetryPolicy
 from services.dispatcher.routing import TierRouter, parse_stream_tiers
 
 PREFIX = "VILA_DISPATCHER_"
-FAULT_EXIT_CODE = 86
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ class DispatcherSettings:
     session_timeout_ms: int = field(default=30000, metadata=setting(
         "Kafka group session timeout, ms (6000..300000): how soon a dead dispatcher's partitions move on"))
     fault_exit_before_commit: int = field(default=0, metadata=setting(
-        "TEST ONLY fault injection: exit hard after N results are acknowledged, before committing (0 = off)"))
+        "TEST ONLY fault injection: SIGKILL itself after N results are acknowledged, before committing (0 = off)"))
 
     def __post_init__(self) -> None:
         checks = [
@@ -89,6 +88,12 @@ class DispatcherSettings:
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(self.retries, self.retry_backoff_ms / 1000.0, self.retry_backoff_max_ms / 1000.0)
+
+    def worst_case_window_s(self) -> float:
+        """The longest one window can take: every try timing out, with the longest waits between them,
+        twice over when it is escalated."""
+        tries = self.retries + 1
+        return 2 * (tries * self.request_timeout_s + self.retries * self.retry_backoff_max_ms / 1000.0)
 
     def workers(self, tier: str) -> tuple[str, ...]:
         return self.edge_workers if tier == "edge" else self.cloud_workers

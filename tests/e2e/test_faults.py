@@ -1,8 +1,8 @@
 """Fault tests on real services: each ends with every published window exactly once in the timeline.
 
 * the worker is SIGKILLed while windows are in flight, then restarted: the dispatcher's retries carry them over;
-* the dispatcher exits hard after Kafka acknowledged results but before it committed their offsets
-  (the ``fault_exit_before_commit`` setting): a fresh dispatcher redoes those windows, the results topic
+* the dispatcher is SIGKILLed after Kafka acknowledged results but before it committed their offsets
+  (its ``fault_exit_before_commit`` setting makes it kill itself at exactly that point): a fresh dispatcher redoes those windows, the results topic
   holds them twice, the timeline once;
 * the RTSP camera is SIGKILLed and restarted: the stream reconnects (events: reconnecting -> live) and
   windows resume;
@@ -10,13 +10,13 @@
 """
 from __future__ import annotations
 
+import signal
 import time
 import uuid
 
 from kafka import KafkaConsumer, TopicPartition
 
 from services.core import topics
-from services.dispatcher.settings import FAULT_EXIT_CODE
 from services.transport import kafka as kt
 from tests.support.cluster import read_topic, wait_until
 from tests.support.rtsp import requires_rtsp
@@ -73,7 +73,7 @@ def test_dispatcher_dies_between_publishing_and_committing(cluster, e2e_clip):
     done = cluster.ingest("--source", str(e2e_clip), "--stream-id", stream_id, "--window-seconds", "1",
                           *WINDOWING)
     assert done.returncode == 0, done.stderr
-    assert faulty.wait_exit(150) == FAULT_EXIT_CODE, faulty.log_tail()
+    assert faulty.wait_exit(150) == -signal.SIGKILL, faulty.log_tail()
     faulty.stop()
     published = [kt.decode_result(r.value).window_id for r in read_topic(cluster.bootstrap, topics.RESULTS,
                                                                         key=stream_id)]

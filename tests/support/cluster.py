@@ -7,7 +7,7 @@
         cluster.wait_timeline(sid, ids)                       # the summarizer's vila.v1.Summaries
         cluster.dispatcher.kill(); cluster.dispatcher.start()  # fault tests
 
-``cluster`` (session-scoped) runs one edge worker (``python -m workers``, the embedded tiny model),
+``cluster`` (package-scoped: one per test package that imports it) runs one edge worker (``python -m workers``, the embedded tiny model),
 one dispatcher (``python -m services.dispatcher``) and one summarizer (``python -m
 services.summarizer``), each a ``services.cluster.ManagedProcess`` that is ready when its log shows
 its ``ready ...`` line. Fault tests kill and restart them; ``cluster.heal()`` (called after every
@@ -53,8 +53,15 @@ class Service(ManagedProcess):
         return any(line.startswith("ready ") for line in latest.splitlines())
 
     def wait_exit(self, timeout: float) -> int:
-        """The exit status of a process expected to end by itself (fault injection, an ingest run)."""
-        return self._popen.wait(timeout=timeout)
+        """The exit status of a process expected to end by itself (fault injection, an ingest run);
+        AssertionError with the end of its log when it is still running after ``timeout`` seconds."""
+        import subprocess
+
+        try:
+            return super().wait_exit(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"{self.name} still running after {timeout:.0f} s; its log ends:\n"
+                                 f"{self.log_tail(40)}") from None
 
     def log_since_start(self) -> str:
         text = self.log_path.read_text(errors="replace")
@@ -180,7 +187,7 @@ class Cluster:
         return ids
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # torn down after the package using it: idle services cost CPU
 def _cluster_session(kafka_broker, redis_server, tmp_path_factory) -> Iterator[Cluster]:
     kt.ensure_topics(kafka_broker.bootstrap)
     cluster = Cluster(tmp_path_factory.mktemp("cluster"), kafka_broker.bootstrap, redis_server.url)

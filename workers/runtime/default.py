@@ -1,10 +1,13 @@
 """The embedded default model.
 
-Until the project's trained model lands, the default is the tiny random
-checkpoint built with seed 0 into ``<home>/models/tiny-random-v1``, where home is
-the ``home`` argument, else ``$VILA_STREAM_HOME``, else ``~/.cache/vila-stream``.
-It is built on first use into a temporary sibling directory and renamed into
-place, so a concurrent or interrupted build never leaves a half-written model.
+The default is the project's trained tiny model, ``tiny-synthetic-v1``, shipped
+inside the package (``workers/models/tiny-synthetic-v1``, trained by
+``vila-stream train --recipe tiny-synthetic``; see docs/training.md). Where it
+is absent (a checkout without it), the default falls back to the tiny random
+checkpoint built with seed 0 into ``<home>/models/tiny-random-v1`` (home: the
+``home`` argument, else ``$VILA_STREAM_HOME``, else ``~/.cache/vila-stream``).
+That one is built on first use into a temporary sibling directory and renamed
+into place, so a concurrent or interrupted build never leaves a half-written model.
 """
 from __future__ import annotations
 
@@ -15,7 +18,9 @@ from pathlib import Path
 
 from workers.runtime.tiny import make_tiny
 
-DEFAULT_NAME = "tiny-random-v1"
+SHIPPED_NAME = "tiny-synthetic-v1"
+SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "models" / SHIPPED_NAME
+DEFAULT_NAME = "tiny-random-v1"  # the random fallback's directory name
 
 
 def model_home(home: str | Path | None = None) -> Path:
@@ -27,7 +32,14 @@ def model_home(home: str | Path | None = None) -> Path:
 
 
 def default_model_path(home: str | Path | None = None) -> Path:
-    """Path of the default model directory, building it first if absent. OSError if the cache is not writable."""
+    """The shipped trained model when present, else :func:`random_model_path` (``home`` only matters then)."""
+    if (SHIPPED_MODEL / "config.json").is_file():
+        return SHIPPED_MODEL
+    return random_model_path(home)
+
+
+def random_model_path(home: str | Path | None = None) -> Path:
+    """Path of the tiny random model, building it first if absent. OSError if the cache is not writable."""
     target = model_home(home) / "models" / DEFAULT_NAME
     if (target / "config.json").is_file():
         return target

@@ -2,8 +2,9 @@
 
 :meth:`MediaEncoder.plan` turns the media parts of a prompt into :class:`Job`s (pixels
 to encode plus a ``finish`` step); :meth:`MediaEncoder.encode` runs the tower once
-over the tiles of all jobs of a whole batch (in chunks of ``vision_batch``) and
-hands each job its features. ``finish`` returns the (n, H) blocks that replace the
+over the tiles of all jobs of a whole batch (in chunks of ``vision_batch``), the
+projector once over all tiles that need no S2 merge first, and hands each job its
+features. ``finish`` returns the (n, H) blocks that replace the
 prompt's placeholders, in order.
 
 NVILA code: a block is ``[visual tokens][embed("\\n")]`` per image/tile, a video is
@@ -53,11 +54,16 @@ class MediaSettings:
 
 @dataclass
 class Job:
-    """Pixels of one media item and how to turn their features into blocks. ``markup``: NVILA image text."""
+    """Pixels of one media item and how to turn their features into blocks. ``markup``: NVILA image text.
+
+    ``projected``: ``finish`` takes the projector's output per tile (the projector then runs
+    once for all such jobs of a batch); otherwise the tower's features (S2 merges them first).
+    """
 
     tiles: torch.Tensor
     finish: Callable[[torch.Tensor], list[torch.Tensor]]
     markup: str = IMAGE
+    projected: bool = False
 
 
 def temporal_pool(features: torch.Tensor, size: tuple[int, int, int]) -> torch.Tensor:
@@ -76,16 +82,21 @@ class MediaEncoder:
     """See the module docstring. ``newline`` returns the current (n, H) newline embedding."""
 
     def __init__(self, settings: MediaSettings, tower: VisionTower, projector: Projector, processor: ImageProcessor,
-                 newline: Callable[[], torch.Tensor], vision_batch: int = 64) -> None:
+                 newline: Callable[[], torch.Tensor], vision_batch: int = 64, *, device: torch.device,
+                 dtype: torch.dtype) -> None:
         self.settings, self.tower, self.projector, self.processor = settings, tower, projector, processor
         self.newline = newline
         self.vision_batch = vision_batch
+        self.device, self.dtype = device, dtype  # where and in which dtype pixels enter the tower
 
     # ------------------------------------------------------------------ planning
     def prepare_video(self, video: Video) -> Video:
         """The clip with its final frame list: resampled to ``num_frames`` and to a multiple of the temporal pool."""
         frames = list(video.frames)
-        if video.num_frames is not None and video.num_frames != len(frames):
+        if video.fps and video.video_fps:
+            wanted = video.num_frames or len(frames)
+            frames = [frames[i] for i in frame_sampling.fps_indices(len(frames), wanted, video.fps, video.video_fps)]
+        elif video.num_frames is not None and video.num_frames != len(frames):
             frames = frame_sampling.sample(frames, video.num_frames, self.settings.frame_sampling)
         pool = self.settings.temporal_pool if self.settings.generation == NVILA else 1
         if pool > 1 and len(frames) % pool:
@@ -95,8 +106,8 @@ class MediaEncoder:
 
     def plan(self, parts: Sequence[Part]) -> list[Job]:
         """Jobs for the media parts, in order (videos already prepared with :meth:`prepare_video`)."""
-        images = [p for p in parts if isinstance(p, Image.Image)]
-        single = len(images) == 1 and not any(isinstance(p, Video) for p in parts)
+        # The reference tiles when the prompt holds exactly one image (videos do not count).
+        single = sum(1 for p in parts if isinstance(p, Image.Image)) == 1
         jobs: list[Job] = []
         for part in parts:
             if isinstance(part, Video):
@@ -111,7 +122,7 @@ class MediaEncoder:
 
     def _legacy_image(self, image: Image.Image) -> Job:
         if not self.settings.s2:
-            return Job(self.processor([image]), lambda f: [self._project(f)[0]])
+            return Job(self.processor([image]), lambda f: [f[0]], projected=True)
         scales, split = list(self.settings.s2_scales), self.settings.s2_split
         pixels = self.processor([image], size=scales[-1])
         return Job(s2.s2_chunks(pixels, scales, split), lambda f: [self._project(s2.s2_merge(f, scales, split))[0]])
@@ -120,8 +131,8 @@ class MediaEncoder:
         cfg = self.settings
         if single and cfg.aspect == "dynamic":
             tiles = tiling.dynamic_tiles(image, self.processor.tile, cfg.min_tiles, cfg.max_tiles)
-            return Job(self.processor(tiles), lambda f: [self._with_newline(t) for t in self._project(f)],
-                       markup=(IMAGE + "\n") * len(tiles))
+            return Job(self.processor(tiles), lambda f: [self._with_newline(t) for t in f],
+                       markup=(IMAGE + "\n") * len(tiles), projected=True)
         if single and cfg.dynamic_s2:
             plan = tiling.dynamic_s2_tiles(image, self.processor.tile, list(cfg.s2_scales), cfg.max_tiles)
             counts = [len(t) for t in plan.per_scale]
@@ -131,18 +142,17 @@ class MediaEncoder:
                 return [self._with_newline(s2.merge_projected_blocks(blocks, plan.grid))]
 
             return Job(self.processor([t for scale in plan.per_scale for t in scale]), finish)
-        return Job(self.processor([image]), lambda f: [self._with_newline(self._project(self._widen(f))[0])])
+        return Job(self.processor([image]), lambda f: [self._with_newline(f[0])], projected=True)
 
     def _nvila_video(self, frames: Sequence[Image.Image]) -> Job:
-        def finish(features: torch.Tensor) -> list[torch.Tensor]:
-            projected = self._project(self._widen(features))
+        def finish(projected: torch.Tensor) -> list[torch.Tensor]:
             newline = self.newline()
             groups = [temporal_pool(projected, size) for size in self.settings.pool_sizes] or [projected]
             per_frame = [torch.cat([g, newline.unsqueeze(0).expand(g.shape[0], -1, -1).to(g.dtype)], dim=1)
                          for g in groups]
             return [torch.cat([p.reshape(-1, p.shape[-1]) for p in per_frame], dim=0)]
 
-        return Job(self.processor(list(frames)), finish)
+        return Job(self.processor(list(frames)), finish, projected=True)
 
     # ------------------------------------------------------------------ pieces
     def _widen(self, features: torch.Tensor) -> torch.Tensor:
@@ -152,7 +162,7 @@ class MediaEncoder:
         return features
 
     def _project(self, features: torch.Tensor) -> torch.Tensor:
-        return self.projector(features.to(next(self.projector.parameters()).dtype))
+        return self.projector(features)
 
     def _with_newline(self, block: torch.Tensor) -> torch.Tensor:
         newline = self.newline()
@@ -160,13 +170,19 @@ class MediaEncoder:
 
     # ------------------------------------------------------------------ running
     def encode(self, jobs: Sequence[Job]) -> list[list[torch.Tensor]]:
-        """Blocks of every job; the tower runs over all tiles at once (in chunks of ``vision_batch``)."""
+        """Blocks of every job; the tower, then the projector, run over all tiles at once (in chunks of
+        ``vision_batch``)."""
         if not jobs:
             return []
-        param = next(self.tower.parameters())
         pixels = torch.cat([job.tiles for job in jobs], dim=0)
-        chunks = [self.tower(pixels[i:i + self.vision_batch].to(param.device, param.dtype))
+        chunks = [self.tower(pixels[i:i + self.vision_batch].to(self.device, self.dtype))
                   for i in range(0, pixels.shape[0], self.vision_batch)]
-        features = torch.cat(chunks, dim=0)
-        parts = torch.split(features, [job.tiles.shape[0] for job in jobs], dim=0)
+        parts = list(torch.split(torch.cat(chunks, dim=0), [job.tiles.shape[0] for job in jobs], dim=0))
+        plain = [i for i, job in enumerate(jobs) if job.projected]
+        if plain:
+            features = self._widen(torch.cat([parts[i] for i in plain], dim=0))
+            projected = torch.cat([self._project(features[i:i + self.vision_batch])
+                                   for i in range(0, features.shape[0], self.vision_batch)], dim=0)
+            for i, part in zip(plain, torch.split(projected, [parts[i].shape[0] for i in plain], dim=0)):
+                parts[i] = part
         return [job.finish(part) for job, part in zip(jobs, parts)]

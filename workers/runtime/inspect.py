@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from safetensors import safe_open
-from transformers import AutoTokenizer
+from transformers import AutoTokenizer, Qwen2Config
 
 from services.core.errors import ModelLayoutError
 from workers.runtime.counts import frame_tokens, image_tokens, newline_tokens, projector_tokens
@@ -34,13 +34,15 @@ def _weight_files(folder: Path) -> list[Path]:
     return [folder / name for name in sorted(set(index["weight_map"].values()))]
 
 
-def count_parameters(folder: Path) -> tuple[int, str]:
-    """(number of stored values, most common storage dtype) of a component's safetensors files."""
+def count_parameters(folder: Path, prefix: str = "") -> tuple[int, str]:
+    """(number of stored values, most common storage dtype) of the safetensors tensors under ``prefix``."""
     total, by_dtype = 0, {}
     try:
         for path in _weight_files(folder):
             with safe_open(str(path), "pt") as f:
                 for key in f.keys():
+                    if not key.startswith(prefix):
+                        continue
                     tensor = f.get_slice(key)
                     count = 1
                     for dim in tensor.get_shape():
@@ -66,8 +68,9 @@ def describe(path: str | Path) -> dict[str, Any]:
     cfg, vision = ckpt.config, ckpt.vision_config
     kind = tower_kind(vision, ckpt.vision_dir / "config.json")
     try:
-        tokenizer = AutoTokenizer.from_pretrained(ckpt.llm_dir, local_files_only=True)
-    except (OSError, ValueError, KeyError) as exc:
+        extra = {"config": Qwen2Config(**ckpt.llm_config)} if ckpt.flat else {}
+        tokenizer = AutoTokenizer.from_pretrained(ckpt.llm_dir, local_files_only=True, **extra)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelLayoutError(f"{ckpt.llm_dir}: could not load the tokenizer: {exc}") from None
     per_tile = projector_tokens(
         ckpt.projector_type,
@@ -75,8 +78,9 @@ def describe(path: str | Path) -> dict[str, Any]:
         ckpt.family.merge_order,
     )
     legacy = ckpt.family.generation == LEGACY
-    parameters = {name: count_parameters(folder)[0] for name, folder in
-                  (("llm", ckpt.llm_dir), ("vision_tower", ckpt.vision_dir), ("mm_projector", ckpt.projector_dir))}
+    components = (("llm", ckpt.llm_dir), ("vision_tower", ckpt.vision_dir), ("mm_projector", ckpt.projector_dir))
+    prefixes = {name: (name + "." if ckpt.flat else "") for name, _ in components}
+    parameters = {name: count_parameters(folder, prefixes[name])[0] for name, folder in components}
     parameters["total"] = sum(parameters.values())
     return {
         "family": ckpt.family.name,
@@ -87,5 +91,5 @@ def describe(path: str | Path) -> dict[str, Any]:
         "tokens_per_frame": frame_tokens(per_tile, newline_tokens(tokenizer, legacy),
                                          cfg.video_pool_sizes if not legacy else ()),
         "parameters": parameters,
-        "dtype": count_parameters(ckpt.llm_dir)[1],
+        "dtype": count_parameters(ckpt.llm_dir, prefixes["llm"])[1],
     }

@@ -52,7 +52,8 @@ class InternVitConfig:
                 raise ModelLayoutError(f"{where}: field '{name}' is missing or not an integer")
             values[name] = raw[name]
         return cls(
-            **values, qkv_bias=bool(raw.get("qkv_bias", False)), qk_normalization=bool(raw.get("qk_normalization", True)),
+            **values, qkv_bias=bool(raw.get("qkv_bias", False)),
+            qk_normalization=bool(raw.get("qk_normalization", True)),
             norm_type=str(raw.get("norm_type", "rms_norm")), layer_norm_eps=float(raw.get("layer_norm_eps", 1e-6)),
             num_channels=int(raw.get("num_channels", 3)),
         )
@@ -171,7 +172,8 @@ def load_intern_vit(folder: Path, dtype: torch.dtype) -> tuple[nn.Module, str]:
     expected = model.state_dict()
     missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
     if missing or unexpected:
-        raise ModelLayoutError(f"{path} keys do not match InternViT: missing {missing[:5]}, unexpected {unexpected[:5]}")
+        raise ModelLayoutError(f"{path} keys do not match InternViT: missing {missing[:5]}, "
+                               f"unexpected {unexpected[:5]}")
     wrong = [k for k in expected if tuple(expected[k].shape) != tuple(state[k].shape)]
     if wrong:
         raise ModelLayoutError(f"{path}: '{wrong[0]}' has shape {tuple(state[wrong[0]].shape)}, "

@@ -9,8 +9,8 @@ Layout: ``config.json`` whose ``llm_cfg``/``vision_tower_cfg``/``mm_projector_cf
 are dicts (component in ``<root>/llm``, ``<root>/vision_tower``, ``<root>/mm_projector``)
 or strings (a path, relative to the root when not absolute). ``model_type`` is
 ``llava_llama`` (original releases) or ``vila`` (the ``-hf-preview`` repos: the same
-folders plus remote code the runtime does not need). The family is detected from
-the config fields (``families``).
+folders plus remote code the runtime does not need); ``nvila``/``nvila_lite`` is the flat
+``-hf`` layout (``flat_hf``). The family is detected from the config fields (``families``).
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json")
 SELECT_FEATURES = ("cls_patch", "patch")
 # Video frames skip tiling in the reference code, so ``dynamic`` models see plain resized frames.
 ASPECT_MODES = ("resize", "pad", "dynamic", "dynamic_s2")
-LAYOUTS = {"llava_llama": "llava_llama", "vila": "vila-hf-preview"}
+LAYOUTS = {"llava_llama": "llava_llama", "vila": "vila-hf-preview", "nvila": "nvila-hf", "nvila_lite": "nvila-hf"}
 VIDEO_ENCODERS = ("BasicVideoEncoder", "TSPVideoEncoder")
 
 
@@ -74,6 +74,8 @@ class Checkpoint:
     preprocessor: dict[str, Any] | None
     facts: Facts
     family: Family
+    flat: bool = False  # the flat NVILA -hf layout (``flat_hf``): all components in the root
+    raw: dict[str, Any] | None = None
 
     @property
     def projector_type(self) -> str:
@@ -150,7 +152,8 @@ def _pool_sizes(config: dict[str, Any], where: Path) -> tuple[tuple[int, int, in
         raise ModelLayoutError(f"{where}: field 'video_encoder' is not a JSON object") from None
     name = target.rsplit(".", 1)[-1]
     if name not in VIDEO_ENCODERS:
-        raise ModelLayoutError(f"{where}: field 'video_encoder' names {target!r}; supported: {', '.join(VIDEO_ENCODERS)}")
+        raise ModelLayoutError(f"{where}: field 'video_encoder' names {target!r}; "
+                               f"supported: {', '.join(VIDEO_ENCODERS)}")
     if name == "BasicVideoEncoder":
         return ()
     try:
@@ -173,9 +176,12 @@ def parse_top_config(config: dict[str, Any], where: Path) -> VilaConfig:
     scales = _scales(config, where)
     if (s2 or dynamic_s2) and not scales:
         raise ModelLayoutError(f"{where}: field 's2_scales' is missing (needed by 's2'/'dynamic_s2')")
-    if dynamic_s2 and aspect != "dynamic_s2":
-        raise ModelLayoutError(f"{where}: field 'image_aspect_ratio' must be 'dynamic_s2' when 'dynamic_s2' is true")
+    if dynamic_s2 != (aspect == "dynamic_s2"):
+        raise ModelLayoutError(f"{where}: fields 'image_aspect_ratio' ({aspect!r}) and 'dynamic_s2' ({dynamic_s2}) "
+                               "disagree: dynamic S2 needs both")
     split = config.get("s2_max_split_size") or (scales[0] if scales else 0)
+    if not isinstance(split, int) or isinstance(split, bool):
+        raise ModelLayoutError(f"{where}: field 's2_max_split_size' is {split!r}; expected an integer")
     return VilaConfig(
         model_type=_field(config, "model_type", str, where),
         hidden_size=_field(config, "hidden_size", int, where),
@@ -219,8 +225,12 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     if not top_path.is_file():
         raise ModelLayoutError(f"{root} is not a VILA checkpoint: {top_path} is missing")
     raw = read_json(top_path)
+    from workers.runtime.flat_hf import FLAT_TYPES, read_flat
+
+    if raw.get("model_type") in FLAT_TYPES:
+        return read_flat(root, raw, top_path)
     config = parse_top_config(raw, top_path)
-    if config.model_type not in LAYOUTS:
+    if config.model_type not in ("llava_llama", "vila"):
         raise ModelLayoutError(f"{top_path}: field 'model_type' is {config.model_type!r}; "
                                f"supported: {', '.join(LAYOUTS)}")
     llm_dir = _component_dir(root, raw, "llm", top_path)

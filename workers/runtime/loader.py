@@ -14,21 +14,24 @@ with the directory; ``InvalidInput`` for a bad ``device``/``dtype`` argument.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Callable
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
+from transformers import SiglipVisionConfig, SiglipVisionModel
 
 from services.core.errors import InvalidInput, ModelLayoutError
 from workers.runtime.counts import image_tokens
 from workers.runtime.encoding import MediaSettings
+from workers.runtime.flat_hf import load_strict, split_state
 from workers.runtime.layout import Checkpoint, read_checkpoint
-from workers.runtime.media import add_media_tokens
+from workers.runtime.media import IMAGE, VIDEO, add_media_tokens
 from workers.runtime.model import VilaModel
 from workers.runtime.projectors import Projector, build_projector
 from workers.runtime.templates import Template, get_template, known_templates, template_name_for
-from workers.runtime.vision import load_vision_tower, tower_kind
+from workers.runtime.vision import ImageProcessor, VisionTower, load_vision_tower, tower_kind
 from workers.runtime.weights import read_state, require_all_weights
 
 DTYPES = {
@@ -128,25 +131,26 @@ def check_vision_widths(ckpt: Checkpoint, tile: int) -> None:
         raise ModelLayoutError(f"{top}: field 's2_scales' {list(cfg.s2_scales)} must be multiples of {tile}")
 
 
-def _load_llava_llama(ckpt: Checkpoint, device: torch.device, dtype: torch.dtype) -> VilaModel:
-    cfg = ckpt.config
+def _processor(ckpt: Checkpoint) -> ImageProcessor:
     kind = tower_kind(ckpt.vision_config, ckpt.vision_dir / "config.json")
-    processor = kind.processor(ckpt.vision_config, ckpt.preprocessor, cfg.image_aspect_ratio,
+    processor = kind.processor(ckpt.vision_config, ckpt.preprocessor, ckpt.config.image_aspect_ratio,
                                ckpt.vision_dir / "preprocessor_config.json")
     check_vision_widths(ckpt, processor.tile)
-    tower = load_vision_tower(ckpt.vision_dir, ckpt.vision_config, cfg.select_layer, cfg.select_feature, dtype)
-    projector = load_projector(ckpt, dtype)
-    try:
-        llm, info = AutoModelForCausalLM.from_pretrained(
-            ckpt.llm_dir, dtype=dtype, output_loading_info=True, local_files_only=True
-        )
-        tokenizer = AutoTokenizer.from_pretrained(ckpt.llm_dir, local_files_only=True)
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        raise ModelLayoutError(f"{ckpt.llm_dir}: could not load the LLM or its tokenizer: {exc}") from None
-    require_all_weights(info, ckpt.llm_dir)
+    return processor
+
+
+def _assemble(ckpt: Checkpoint, llm: torch.nn.Module, tokenizer: object, tower: VisionTower, projector: Projector,
+              processor: ImageProcessor, device: torch.device) -> VilaModel:
+    """The common tail: media tokens, template, token counts, the model on ``device``."""
+    cfg = ckpt.config
+    per_tile = projector.num_tokens(tower.num_tokens)
+    side = math.isqrt(per_tile)
+    for pool in cfg.video_pool_sizes:
+        if side * side != per_tile or side % pool[1] or side % pool[2]:
+            raise ModelLayoutError(f"{ckpt.root / 'config.json'}: 'video_encoder' pool size {list(pool)} does not "
+                                   f"divide the {side}x{side} grid of projected tokens")
     media = add_media_tokens(tokenizer, llm)
     template = select_template(ckpt, tokenizer)
-    per_tile = projector.num_tokens(tower.num_tokens)
     return VilaModel(
         llm=llm.to(device).eval(), tokenizer=tokenizer, tower=tower.to(device), projector=projector.to(device),
         processor=processor, template=template, media=media, model_id=ckpt.root.resolve().name,
@@ -156,10 +160,63 @@ def _load_llava_llama(ckpt: Checkpoint, device: torch.device, dtype: torch.dtype
     )
 
 
-# Top-level ``model_type`` -> loader. The flat NVILA ``-hf`` layouts ("nvila", "nvila_lite") would register here.
+def _tokenizer(folder: Path, config: object | None = None) -> object:
+    """The tokenizer in ``folder``; ``config`` (the LLM's) spares transformers reading a flat ``config.json``."""
+    try:
+        extra = {"config": config} if config is not None else {}
+        return AutoTokenizer.from_pretrained(folder, local_files_only=True, **extra)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise ModelLayoutError(f"{folder}: could not load the tokenizer: {exc}") from None
+
+
+def _load_llava_llama(ckpt: Checkpoint, device: torch.device, dtype: torch.dtype) -> VilaModel:
+    cfg = ckpt.config
+    processor = _processor(ckpt)
+    tower = load_vision_tower(ckpt.vision_dir, ckpt.vision_config, cfg.select_layer, cfg.select_feature, dtype)
+    projector = load_projector(ckpt, dtype)
+    try:
+        llm, info = AutoModelForCausalLM.from_pretrained(
+            ckpt.llm_dir, dtype=dtype, output_loading_info=True, local_files_only=True
+        )
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise ModelLayoutError(f"{ckpt.llm_dir}: could not load the LLM or its tokenizer: {exc}") from None
+    require_all_weights(info, ckpt.llm_dir)
+    return _assemble(ckpt, llm, _tokenizer(ckpt.llm_dir), tower, projector, processor, device)
+
+
+def _load_flat(ckpt: Checkpoint, device: torch.device, dtype: torch.dtype) -> VilaModel:
+    """The flat ``-hf`` layout: modules from ``text_config``/``vision_config``, tensors split by prefix."""
+    raw, cfg, where = ckpt.raw or {}, ckpt.config, ckpt.root / "model.safetensors"
+    processor = _processor(ckpt)
+    parts = split_state(ckpt.root)
+    try:
+        text = Qwen2Config(**ckpt.llm_config)
+        vision = SiglipVisionConfig(**{k: v for k, v in ckpt.vision_config.items() if k != "model_type"})
+    except (TypeError, ValueError) as exc:
+        raise ModelLayoutError(f"{ckpt.root / 'config.json'}: 'text_config'/'vision_config' not understood: {exc}")
+    llm = Qwen2ForCausalLM(text)
+    tied = ("lm_head.weight",) if text.tie_word_embeddings else ()
+    load_strict(llm, parts["llm"], f"{where} (llm.*)", tied)
+    siglip = SiglipVisionModel(vision)
+    load_strict(siglip, parts["vision_tower"], f"{where} (vision_tower.*)")
+    name = f"siglip-{vision.image_size}px-p{vision.patch_size}-{vision.num_hidden_layers}l-{vision.hidden_size}"
+    tower = VisionTower(siglip.to(dtype).eval(), cfg.select_layer, cfg.select_feature, name)
+    projector = build_projector(ckpt.projector_type, cfg.mm_hidden_size, cfg.hidden_size, ckpt.family.merge_order)
+    load_strict(projector, parts["mm_projector"], f"{where} (mm_projector.*)")
+    tokenizer = _tokenizer(ckpt.root, text)
+    for field, token in (("image_token_id", IMAGE), ("video_token_id", VIDEO)):
+        if tokenizer.convert_ids_to_tokens(int(raw[field])) != token:  # type: ignore[attr-defined]
+            raise ModelLayoutError(f"{ckpt.root / 'config.json'}: field '{field}' is {raw[field]}, which the "
+                                   f"tokenizer does not map to {token!r}")
+    return _assemble(ckpt, llm.to(dtype), tokenizer, tower, projector.to(dtype).eval(), processor, device)
+
+
+# Top-level ``model_type`` -> loader.
 FAMILIES: dict[str, Callable[[Checkpoint, torch.device, torch.dtype], VilaModel]] = {
     "llava_llama": _load_llava_llama,
     "vila": _load_llava_llama,  # -hf-preview: same folders, remote code not needed
+    "nvila": _load_flat,
+    "nvila_lite": _load_flat,
 }
 
 

@@ -30,7 +30,15 @@ from workers.runtime.families import LEGACY
 from workers.runtime.inputs import Batch, Segment, build_batch
 from workers.runtime.media import MediaTokens
 from workers.runtime.projectors import Projector
-from workers.runtime.prompting import IMAGE_TOKEN_INDEX, Part, Video, legacy_ids, legacy_message, nvila_message, strip_media
+from workers.runtime.prompting import (
+    IMAGE_TOKEN_INDEX,
+    Part,
+    Video,
+    legacy_ids,
+    legacy_message,
+    nvila_message,
+    strip_media,
+)
 from workers.runtime.sampling import Sampling
 from workers.runtime.templates import Template
 from workers.runtime.vision import ImageProcessor, VisionTower
@@ -98,14 +106,16 @@ class VilaModel:
         self._pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else min(self._stop_ids, default=0)
         limit = tokenizer.model_max_length if tokenizer.model_max_length < 10**9 else 10**9
         self.max_length = min(limit, int(getattr(llm.config, "max_position_embeddings", 10**9)))
-        self.encoder = MediaEncoder(self.settings, tower, projector, processor, self._newline_embedding, vision_batch)
+        self.encoder = MediaEncoder(self.settings, tower, projector, processor, self._newline_embedding, vision_batch,
+                                    device=self.device, dtype=self.dtype)
         self.legacy = self.settings.generation == LEGACY
         self._placeholders = (IMAGE_TOKEN_INDEX,) if self.legacy else (media.image_id, media.video_id)
         visual = projector.num_tokens(tower.num_tokens)
+        per_frame = frame_tokens(visual, newline_tokens(tokenizer, self.legacy), self.settings.pool_sizes)
         params = sum(p.numel() for m in (llm, tower, projector) for p in m.parameters())
         self._info = ModelInfo(
             model_id=model_id, path=path, family=family, vision_tower=tower.name, projector=projector.type_name,
-            template=template.name, tokens_per_frame=frame_tokens(visual, newline_tokens(tokenizer, self.legacy), self.settings.pool_sizes), parameters=params,
+            template=template.name, tokens_per_frame=per_frame, parameters=params,
             dtype=str(self.dtype).removeprefix("torch."), device=str(self.device),
             tokens_per_image=tokens_per_image if tokens_per_image is not None else visual, layout=layout,
         )

@@ -2,7 +2,7 @@
 
 A prompt is a sequence of parts: ``str`` text, ``PIL.Image`` images and
 :class:`Video` clips, in order. Literal media strings typed in text are removed
-(the reference deletes them).
+(the reference deletes them and strips that part).
 
 - NVILA code (``nvila``): an image part becomes ``<image>`` (``"<image>\\n" * tiles``
   for a single tiled image), a video ``<vila/video>``; the rendered prompt is
@@ -26,26 +26,34 @@ IMAGE_TOKEN_INDEX = -200
 
 @dataclass(frozen=True)
 class Video:
-    """A clip: its frames in order; ``num_frames`` resamples them with the family's method."""
+    """A clip: its frames in order.
+
+    ``num_frames`` resamples them uniformly with the family's method; with ``fps`` and
+    ``video_fps`` (the rate of ``frames``) the first ``num_frames`` (default all) frames on an
+    ``fps`` grid are taken instead, as NVILA does when ``fps > 0``.
+    """
 
     frames: Sequence[Image.Image]
     num_frames: int | None = None
+    fps: float | None = None
+    video_fps: float | None = None
 
 
 Part = Union[str, Image.Image, Video]
 
 
 def strip_media(text: str) -> str:
-    """``text`` without literal media placeholders."""
+    """``text`` without literal media placeholders (then stripped of outer spaces, as the reference does)."""
     for token in MEDIA_TOKENS:
-        text = text.replace(token, "")
+        if token in text:
+            text = text.replace(token, "").strip()
     return text
 
 
 def nvila_message(parts: Sequence[Part], image_markup: Sequence[str]) -> str:
     """User message of the NVILA code; ``image_markup[i]`` is the text of the i-th image part.
 
-    That is ``<image>``, or ``"<image>\\n" * tiles`` for a single ``dynamic``-tiled image.
+    That is ``<image>``, or ``"<image>\\n" * tiles`` for the only image of a ``dynamic`` model.
     """
     out, index = [], 0
     for part in parts:

@@ -87,10 +87,15 @@ def _vision(folder: Path, generator: torch.Generator, image_size: int = IMAGE_SI
 
 
 def _llm(folder: Path, style: str, generator: torch.Generator, arch: str | None = None) -> dict[str, Any]:
-    """LLM + tokenizer; ``style`` picks the tokenizer (tiny_tokenizer.STYLES), ``arch`` the network (LLMS)."""
+    """LLM + tokenizer; ``style`` picks the tokenizer (tiny_tokenizer.STYLES, or ``llama-spm`` for a
+    SentencePiece ``tokenizer.model``: ``tiny_spm``), ``arch`` the network (LLMS)."""
     folder.mkdir(parents=True, exist_ok=True)
-    vocab = write_tokenizer(folder, style)
-    ids = special_ids(style)
+    if style == "llama-spm":  # Llama-2's tokenizer.model (VILA1.5 3b/13b)
+        from workers.runtime.tiny_spm import spm_special_ids, spm_word_ids, write_spm_tokenizer
+
+        vocab, ids, words = write_spm_tokenizer(folder), spm_special_ids(), spm_word_ids()
+    else:
+        vocab, ids, words = write_tokenizer(folder, style), special_ids(style), word_token_ids(style)
     config_cls, model_cls, _ = LLMS[arch or style]
     config = config_cls(
         vocab_size=vocab, hidden_size=LLM_WIDTH, intermediate_size=2 * LLM_WIDTH, num_hidden_layers=LLM_LAYERS,
@@ -102,7 +107,7 @@ def _llm(folder: Path, style: str, generator: torch.Generator, arch: str | None 
     # Only whole words and the end of turn may win the argmax (see word_token_ids),
     # so the random model writes readable, space-separated words.
     allowed = torch.zeros(vocab, dtype=torch.bool)
-    allowed[word_token_ids(style) + [ids["eos"]]] = True
+    allowed[words + [ids["eos"]]] = True
     head = state["lm_head.weight"]
     head[~allowed] = 0.0
     head[ids["eos"]] *= EOS_SCALE

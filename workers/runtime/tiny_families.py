@@ -9,7 +9,8 @@ grid where the release has 27 x 27 (so 2x2 merging pads), an 8 x 8 grid where th
 release has 32 x 32 (so 3x3 merging pads 8 -> 9), S2 scales as multiples of the
 tile (``"56,112"`` for ``"384,768"``, ``"32,64,96"`` for ``"448,896,1344"``).
 The ``-hf-preview`` variants add ``model_type: vila`` with its remote-code fields
-(the remote code files themselves are not written; the runtime does not run them).
+(the remote code files themselves are not written; the runtime does not run them);
+the flat ``-hf`` variants are written by ``tiny_flat``.
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ class Like:
     """One released checkpoint's shape. ``top`` holds its family-specific top-level fields."""
 
     released: str  # the model hub name
-    tokenizer: str  # tiny_tokenizer style
+    tokenizer: str  # tiny_tokenizer style, or "llama-spm" (tiny_spm: a SentencePiece tokenizer.model)
     arch: str  # "llama" | "qwen2"
     tower: str  # "siglip" | "siglip-head" | "intern_vit"
     image_size: int
@@ -66,12 +67,12 @@ def _vila15(released: str, tokenizer: str, conv: str) -> Like:
 
 
 LIKES: dict[str, Like] = {
-    "vila1.5-3b": _vila15("Efficient-Large-Model/VILA1.5-3b", "llama", "vicuna_v1"),
-    "vila1.5-3b-s2": Like("Efficient-Large-Model/VILA1.5-3b-s2", "llama", "llama", "siglip-head", 56, 8,
+    "vila1.5-3b": _vila15("Efficient-Large-Model/VILA1.5-3b", "llama-spm", "vicuna_v1"),
+    "vila1.5-3b-s2": Like("Efficient-Large-Model/VILA1.5-3b-s2", "llama-spm", "llama", "siglip-head", 56, 8,
                           "mlp_downsample", scales=2,
                           top={**VILA15_TOP, "s2": True, "s2_scales": "56,112", "s2_max_split_size": 56}),
     "llama-3-vila1.5-8b": _vila15("Efficient-Large-Model/Llama-3-VILA1.5-8B", "llama3", "llama_3"),
-    "vila1.5-13b": _vila15("Efficient-Large-Model/VILA1.5-13b", "llama", "vicuna_v1"),
+    "vila1.5-13b": _vila15("Efficient-Large-Model/VILA1.5-13b", "llama-spm", "vicuna_v1"),
     "vila1.5-40b": Like("Efficient-Large-Model/VILA1.5-40b", "yi", "llama", "intern_vit", 64, 8, "mlp_downsample",
                         top={**VILA15_TOP, "mm_vision_select_layer": -1, "mm_vision_select_feature": "patch"},
                         hf_preview="hermes-2"),
@@ -89,10 +90,12 @@ HF_SUFFIX = "-hf-preview"
 
 
 def like_names() -> list[str]:
-    """Every accepted ``--like`` name (the -hf-preview variants included)."""
+    """Every accepted ``--like`` name (the -hf-preview and flat -hf variants included)."""
+    from workers.runtime.tiny_flat import FLAT_LIKES
+
     names = list(LIKES)
     names += [n + HF_SUFFIX for n, like in LIKES.items() if like.hf_preview is not None]
-    return names
+    return names + list(FLAT_LIKES)
 
 
 def _intern_vit(folder: Path, like: Like, generator: torch.Generator) -> dict[str, Any]:
@@ -115,8 +118,12 @@ def _intern_vit(folder: Path, like: Like, generator: torch.Generator) -> dict[st
 
 def make_like(out: str | Path, name: str, *, seed: int = 0, overwrite: bool = False) -> Path:
     """Write the tiny checkpoint shaped like ``name`` (see ``like_names``); InvalidInput for an unknown name."""
+    from workers.runtime.tiny_flat import FLAT_LIKES, make_flat
+
     base = name.lower().removesuffix(HF_SUFFIX)
     like = LIKES.get(base)
+    if name.lower() in FLAT_LIKES:
+        return make_flat(prepare_out(out, overwrite), name.lower(), seed)
     if like is None or (name.lower().endswith(HF_SUFFIX) and like.hf_preview is None):
         raise InvalidInput(f"unknown family {name!r} for --like; choose one of {', '.join(like_names())}")
     out = prepare_out(out, overwrite)

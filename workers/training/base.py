@@ -39,12 +39,14 @@ class Dims:
     vision_layers: int = 3
     vision_heads: int = 4
     llm_width: int = 128
-    llm_layers: int = 3
+    llm_layers: int = 4
     llm_heads: int = 4
     llm_kv_heads: int = 2
     llm_ffn: int = 384
-    projector: str = "mlp_downsample"
+    projector: str = "mlp_downsample_3x3_fix"
     num_video_frames: int = 4
+    # A short RoPE wavelength range suits ~100-position prompts: attention can tell frames apart by distance.
+    rope_theta: float = 256.0
 
 
 def write_json(path: Path, data: dict) -> None:
@@ -85,7 +87,7 @@ def build_base(out: Path, texts: Iterable[str], dims: Dims = Dims(), *, seed: in
         vocab_size=vocab, hidden_size=dims.llm_width, intermediate_size=dims.llm_ffn,
         num_hidden_layers=dims.llm_layers, num_attention_heads=dims.llm_heads,
         num_key_value_heads=dims.llm_kv_heads, max_position_embeddings=MAX_LENGTH, tie_word_embeddings=True,
-        bos_token_id=eos, eos_token_id=eos, pad_token_id=pad, rope_theta=10000.0,
+        bos_token_id=eos, eos_token_id=eos, pad_token_id=pad, rope_theta=dims.rope_theta,
     )
     llm_config.architectures = ["Qwen2ForCausalLM"]
     llm = Qwen2ForCausalLM(llm_config)

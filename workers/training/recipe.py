@@ -6,11 +6,13 @@ VILA trains in three stages:
 2. ``pretrain``: multimodal pre-training on interleaved/video-text data, projector and LLM trained;
 3. ``sft``: instruction tuning on conversations, everything trained.
 
-``trainable_components`` applies these rules. A vision tower that starts from
-random weights (the tiny recipe: no pretrained SigLIP exists here) is trained in
-every stage, since a frozen random tower cannot learn to see; likewise the tiny
-recipe first teaches its from-scratch LLM the answers' language from text
-alone (``text_steps``), standing in for VILA's pretrained LLM.
+``trainable_components`` applies these rules. No pretrained LLM or SigLIP
+exists on the machines this project trains on, so the tiny recipe first builds
+its own "pretrained" parts: the from-scratch LLM learns the answers' language
+from text alone (``text_steps``) and the from-scratch tower learns per-patch
+colour and shape (``vision_steps``, ``vision_warmup``). After that the stages
+follow VILA's rules. ``tower_from_scratch`` trains the tower in every stage
+instead (for a recipe without the vision warm-up).
 
 ``RECIPES`` holds the named recipes; ``tiny-synthetic`` reproduces the shipped
 default model.
@@ -63,9 +65,12 @@ class Recipe:
     held_out_pairs: int = 20
     frames: int = 4
     render_side: int | None = 224
-    text_steps: int = 300
+    text_steps: int = 100
     text_batch: int = 64
-    tower_from_scratch: bool = True
+    vision_steps: int = 500
+    vision_batch: int = 64
+    vision_lr: float = 2e-3
+    tower_from_scratch: bool = False
     stages: tuple[Stage, ...] = ()
     save_every: int = 200
 
@@ -74,16 +79,18 @@ class Recipe:
         stages = tuple(replace(s, steps=min(s.steps, steps), warmup=min(s.warmup, max(1, steps // 4)))
                        for s in self.stages) if steps else self.stages
         text_steps = min(self.text_steps, steps) if steps else self.text_steps
+        vision_steps = min(self.vision_steps, steps) if steps else self.vision_steps
         return replace(self, train_clips=clips or self.train_clips, stages=stages, text_steps=text_steps,
+                       vision_steps=vision_steps,
                        save_every=min(self.save_every, steps) if steps else self.save_every)
 
 
 TINY_SYNTHETIC = Recipe(
     name="tiny-synthetic",
     stages=(
-        Stage("align", ("image_text", "video_text"), steps=600, clips_per_step=16, turns_per_clip=1, lr=2e-3),
-        Stage("pretrain", ("video_text",), steps=1200, clips_per_step=16, turns_per_clip=1, lr=1.5e-3),
-        Stage("sft", ("conversations", "video_text"), steps=1500, clips_per_step=8, turns_per_clip=4, lr=1e-3),
+        Stage("align", ("image_text", "video_text"), steps=150, clips_per_step=16, turns_per_clip=1, lr=2e-3),
+        Stage("pretrain", ("video_text", "image_text"), steps=1000, clips_per_step=16, turns_per_clip=1, lr=3e-3),
+        Stage("sft", ("conversations", "video_text"), steps=1200, clips_per_step=8, turns_per_clip=4, lr=1e-3),
     ),
 )
 RECIPES: dict[str, Recipe] = {TINY_SYNTHETIC.name: TINY_SYNTHETIC}

@@ -3,7 +3,7 @@
 Layout of ``OUT``::
 
     data/              rendered scenes and the LLaVA-style datasets (scenes.dataset)
-    base/              the from-scratch checkpoint after the LLM's text warm-up
+    base/              the from-scratch checkpoint after the LLM's text and the tower's vision warm-ups
     stage1-align/      released-layout checkpoint after each stage (loads with load_model)
     stage2-pretrain/
     stage3-sft/        the trained model
@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+from PIL import Image
 from tqdm import tqdm
 
 from workers.runtime import load_model
-from workers.runtime.model import VilaModel
+from workers.runtime.model import CAPTION_PROMPT, SCORE_QUESTION, VilaModel
 from workers.training.base import build_base
 from workers.training.batching import Turn, TurnEncoder, text_batch, turn_loss
 from workers.training.checkpoint import save_checkpoint
@@ -36,10 +37,11 @@ from workers.training.curves import plot_losses
 from workers.training.data import Sample, load_frames, read_dataset, text_pairs
 from workers.training.recipe import Recipe, Stage, trainable_components
 from workers.training.scenes.dataset import ACTION_QUESTION, IMAGE_QUESTION, write_datasets
-from workers.training.scenes.spec import ACTIONS
+from workers.training.scenes.render import sample_times
+from workers.training.scenes.spec import ACTIONS, plan_scene
 from workers.training.scenes.split import held_out_pairs, training_jobs
 from workers.training.scenes.text import CAPTION_PROMPTS, vocabulary
-from workers.runtime.model import CAPTION_PROMPT, SCORE_QUESTION
+from workers.training.vision_warmup import warm_up_tower
 
 DONE = "DONE"
 DATASETS = ("image_text", "video_text", "conversations")
@@ -142,7 +144,9 @@ class Trainer:
             optimizer.step()
             self._record("text", step, loss.item())
             bar.set_postfix(loss=f"{loss.item():.3f}")
-        save_checkpoint(model, base, base, extra={"stage": "base", "text_steps": r.text_steps})
+        self._warm_up_vision(model)
+        save_checkpoint(model, base, base, extra={"stage": "base", "text_steps": r.text_steps,
+                                                  "vision_steps": r.vision_steps})
         (base / DONE).write_text("ok\n")
         self._write_losses()
         return base
@@ -194,6 +198,34 @@ class Trainer:
         return target
 
     # ------------------------------------------------------------------ internals
+    def _warm_up_vision(self, model: VilaModel) -> None:
+        r = self.recipe
+        if r.vision_steps <= 0:
+            return
+        root = self.out / "data"
+        scenes = json.loads((root / "scenes.json").read_text())
+
+        def frames(rng: random.Random, n: int):
+            items = []
+            for record in rng.sample(scenes, min(n, len(scenes))):
+                plan = plan_scene(record["seed"], **record["options"])
+                picked = sample_times(plan, r.frames)
+                k = rng.randrange(len(picked))
+                with Image.open(root / "frames" / record["id"] / f"{k}.png") as image:
+                    items.append((image.convert("RGB"), plan, picked[k]))
+            return items
+
+        bar = tqdm(total=r.vision_steps, desc="base: vision warm-up", disable=not self.progress)
+
+        def on_step(step: int, loss: float) -> None:
+            self._record("vision", step, loss)
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.3f}")
+
+        warm_up_tower(model, frames, steps=r.vision_steps, batch=r.vision_batch, lr=r.vision_lr, seed=r.seed,
+                      on_step=on_step)
+        bar.close()
+
     def _batch(self, pool: list[Sample], stage: Stage, rng: random.Random):
         picked = rng.sample(pool, min(stage.clips_per_step, len(pool)))
         clips, turns = [], []

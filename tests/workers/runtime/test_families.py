@@ -17,10 +17,10 @@ from workers.runtime.tiny_families import like_names
 # like name -> (family, template, generation, tokens per image, tokens per video frame) at the tiny sizes:
 # 7x7 SigLIP grid -> 2x2 merge pads to 8 -> 16; 8x8 -> 3x3 pads to 9 -> 9 (+ "\n"); dynamic S2 4x4 blocks -> 4 * 3 * 3.
 EXPECTED = {
-    "vila1.5-3b": ("vila1.5", "vicuna_v1", "legacy", 16, 17),
-    "vila1.5-3b-s2": ("vila1.5-s2", "vicuna_v1", "legacy", 16, 17),
+    "vila1.5-3b": ("vila1.5", "vicuna_v1", "legacy", 16, 18),  # Llama-2 SentencePiece: "\n" is [▁, <0x0A>]
+    "vila1.5-3b-s2": ("vila1.5-s2", "vicuna_v1", "legacy", 16, 18),
     "llama-3-vila1.5-8b": ("vila1.5", "llama_3", "legacy", 16, 17),
-    "vila1.5-13b": ("vila1.5", "vicuna_v1", "legacy", 16, 17),
+    "vila1.5-13b": ("vila1.5", "vicuna_v1", "legacy", 16, 18),
     "vila1.5-40b": ("vila1.5-40b", "hermes-2", "legacy", 16, 17),
     "nvila-lite-2b": ("nvila-lite", "auto", "nvila", 9, 10),
     "nvila-lite-8b": ("nvila-lite", "auto", "nvila", 9, 10),
@@ -30,6 +30,7 @@ EXPECTED = {
     "nvila-8b-video": ("nvila-video", "auto", "nvila", 16, 3),  # (16 + 1) / 8 frames pooled, rounded up
 }
 HF_PREVIEW = [n for n in like_names() if n.endswith("-hf-preview")]
+FLAT = [n for n in like_names() if n.endswith("-hf")]
 _BUILT: dict[str, Path] = {}
 
 
@@ -46,7 +47,8 @@ def build(tmp_path_factory):
 
 
 def test_every_like_is_listed():
-    assert set(EXPECTED) | set(HF_PREVIEW) == set(like_names())
+    assert set(EXPECTED) | set(HF_PREVIEW) | set(FLAT) == set(like_names())
+    assert set(FLAT) == {"nvila-8b-hf", "nvila-15b-hf", "nvila-lite-2b-hf", "nvila-lite-15b-hf"}
     assert {"vila1.5-3b-hf-preview", "nvila-lite-2b-hf-preview", "vila1.5-40b-hf-preview"} <= set(HF_PREVIEW)
     with pytest.raises(InvalidInput, match="nvila-lite-2b"):
         make_tiny("/nonexistent/never", like="nvila-9b")
@@ -145,6 +147,9 @@ def test_released_files_fields_and_keys(build):
             "resume_path", "num_video_frames"} <= set(top)
     assert "dynamic_s2" not in top and "video_encoder" not in top  # VILA1.5 configs predate these fields
     assert "vision_model.head.probe" in st_keys(v15 / "vision_tower/model.safetensors")  # MAP head is stored
+    assert {p.name for p in (v15 / "llm").iterdir()} == {
+        "config.json", "generation_config.json", "model.safetensors", "tokenizer.model", "tokenizer_config.json",
+        "special_tokens_map.json"}  # Llama-2's SentencePiece tokenizer, as released
     assert st_keys(v15 / "mm_projector/model.safetensors") == {f"layers.{i}.{p}" for i in (1, 2, 4)
                                                                for p in ("weight", "bias")}
     intern = st_keys(v40 / "vision_tower/model.safetensors")
@@ -156,7 +161,8 @@ def test_released_files_fields_and_keys(build):
     assert (top40["mm_vision_select_layer"], top40["mm_vision_select_feature"]) == (-1, "patch")
     assert json.loads((v40 / "vision_tower/config.json").read_text())["model_type"] == "intern_vit_6b"
     top_nv = json.loads((nv / "config.json").read_text())
-    assert (top_nv["dynamic_s2"], top_nv["s2_scales"], top_nv["s2_resize_output_to_scale_idx"]) == (True, "32,64,96", -1)
+    assert (top_nv["dynamic_s2"], top_nv["s2_scales"], top_nv["s2_resize_output_to_scale_idx"]) == (
+        True, "32,64,96", -1)
     assert top_nv["mm_hidden_size"] == 3 * top_nv["vision_tower_cfg"]["hidden_size"]
     assert top_nv["llm_cfg"]["architectures"] == ["Qwen2ForCausalLM"]
     assert "vision_model.head.probe" not in st_keys(nv / "vision_tower/model.safetensors")
@@ -178,3 +184,93 @@ def test_float_equal_batches_for_s2_family(build):
     with torch.no_grad():
         (seg,) = model._segments([[frames[0], "x"]])
     assert seg.blocks[0].shape == (16, model.llm.config.hidden_size)
+
+
+@pytest.mark.parametrize("name", ["vila1.5-3b", "vila1.5-40b", "nvila-lite-2b", "nvila-8b"])
+def test_batch_of_8_windows_equals_one_by_one(build, name):
+    model = build(name)
+    clips = [scene_frames(2 + i % 3, seed=i) for i in range(8)]  # differing lengths: left padding is exercised
+    batched = model.caption(clips, max_new_tokens=10)
+    assert batched == [model.caption([c], max_new_tokens=10)[0] for c in clips]
+    assert len(set(batched)) > 1
+    scores = model.score_labels(clips, ["a red car", "a person walking"])
+    single = [model.score_labels([c], ["a red car", "a person walking"])[0] for c in clips]
+    assert [[(s.label, round(s.score, 4)) for s in row] for row in scores] == [
+        [(s.label, round(s.score, 4)) for s in row] for row in single]
+
+
+@pytest.mark.parametrize(("name", "base"), [("nvila-8b-hf", "nvila-8b"), ("nvila-lite-2b-hf", "nvila-lite-2b")])
+def test_flat_hf_layout_gives_the_same_answers_as_the_released_layout(build, name, base):
+    from workers.runtime.inspect import describe
+
+    flat, original = build(name), build(base)
+    assert (flat.info.family, flat.info.layout) == (original.info.family, "nvila-hf")
+    assert (flat.info.tokens_per_image, flat.info.tokens_per_frame) == (
+        original.info.tokens_per_image, original.info.tokens_per_frame)
+    frames = scene_frames(4, seed=2)
+    prompts = [[frames[0], "What?"], [frames[0], frames[1], "Compare."], [Video(frames), "What happens?"]]
+    assert flat.generate(prompts, max_new_tokens=6) == original.generate(prompts, max_new_tokens=6)
+    top = json.loads((_BUILT[name] / "config.json").read_text())
+    assert {"text_config", "vision_config", "image_token_id", "video_token_id"} <= set(top)
+    keys = st_keys(_BUILT[name] / "model.safetensors")
+    assert {k.split(".")[0] for k in keys} == {"llm", "vision_tower", "mm_projector"}
+    assert "vision_tower.vision_model.embeddings.patch_embedding.weight" in keys
+    assert "mm_projector.layers.1.weight" in keys and "llm.lm_head.weight" in keys
+    info = describe(_BUILT[name])
+    assert info["parameters"]["mm_projector"] == sum(p.numel() for p in flat.projector.parameters())
+
+
+def test_flat_hf_errors_name_the_field_or_key(build, tmp_path):
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from services.core.errors import ModelLayoutError
+
+    build("nvila-lite-2b-hf")
+    path = Path(shutil.copytree(_BUILT["nvila-lite-2b-hf"], tmp_path / "flat"))
+    config = json.loads((path / "config.json").read_text())
+    (path / "config.json").write_text(json.dumps({**config, "image_token_id": 0}))
+    with pytest.raises(ModelLayoutError, match="image_token_id"):
+        load_model(path)
+    (path / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != "vision_config"}))
+    with pytest.raises(ModelLayoutError, match="vision_config"):
+        load_model(path)
+    (path / "config.json").write_text(json.dumps(config))
+    state = load_file(path / "model.safetensors")
+    state["extra.weight"] = state.pop("mm_projector.layers.7.weight")
+    save_file(state, path / "model.safetensors")
+    with pytest.raises(ModelLayoutError, match="extra.weight"):
+        load_model(path)
+
+
+def test_fps_sampling_of_a_clip(build):
+    model = build("nvila-lite-2b")
+    frames = scene_frames(20)
+    picked = model.encoder.prepare_video(Video(frames, num_frames=4, fps=2, video_fps=10)).frames
+    assert picked == [frames[i] for i in (0, 5, 10, 15)]
+    assert len(model.encoder.prepare_video(Video(frames, fps=1, video_fps=10)).frames) == 2
+
+
+def test_like_checkpoints_are_deterministic(tmp_path):
+    for name in ("vila1.5-3b", "vila1.5-40b", "nvila-8b-hf"):
+        a, b = make_tiny(tmp_path / f"{name}-a", like=name), make_tiny(tmp_path / f"{name}-b", like=name, seed=0)
+        files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+        assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+        for rel in files:
+            if rel.suffix in (".safetensors", ".model"):
+                assert (a / rel).read_bytes() == (b / rel).read_bytes(), (name, rel)
+
+
+def test_spatial_pool_must_divide_the_grid(build, tmp_path):
+    import shutil
+
+    from services.core.errors import ModelLayoutError
+
+    build("nvila-8b-video")
+    path = Path(shutil.copytree(_BUILT["nvila-8b-video"], tmp_path / "v"))
+    config = json.loads((path / "config.json").read_text())
+    config["video_encoder"] = '{"_target_": "llava.model.encoders.TSPVideoEncoder", "pool_sizes": [[8, 3, 3]]}'
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelLayoutError, match="pool size"):
+        load_model(path)

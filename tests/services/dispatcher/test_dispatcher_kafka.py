@@ -1,0 +1,122 @@
+"""``python -m services.dispatcher`` against a real Kafka broker and real gRPC workers (edge and cloud).
+
+Windows are produced straight to vila.windows.v1 (so their activity scores are chosen by the test), and
+the results / DLQ topics are read back: per-stream routing, edge -> cloud escalation publishing one result
+per window, INVALID_ARGUMENT from a worker going to the DLQ at once, and every offset committed at the end.
+"""
+from __future__ import annotations
+
+import io
+import uuid
+
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+from kafka.structs import OffsetAndMetadata
+from PIL import Image
+
+from services.core import topics
+from services.core.ids import window_id
+from services.core.types import Frame, FrameWindow
+from services.transport import kafka as kt
+from tests.support.cluster import Service, read_topic, wait_until
+
+START_TIMEOUT_S = 180.0
+
+
+def jpeg(shade: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (shade, 100, 200)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def window(stream_id: str, seq: int, activity: float, frame: bytes | None = None) -> FrameWindow:
+    frames = tuple(Frame(frame or jpeg(20 * i + seq), pts=seq + i / 2, width=64, height=48) for i in range(2))
+    return FrameWindow(stream_id=stream_id, window_id=window_id(stream_id, float(seq)), seq=seq, start=float(seq),
+                       end=seq + 1.0, frames=frames, activity=activity)
+
+
+def start_group_at_the_end(bootstrap: str, group: str) -> None:
+    """Commit ``group``'s offsets at the topic's current end, so the dispatcher only sees this test's records."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(topics.WINDOWS, p) for p in consumer.partitions_for_topic(topics.WINDOWS)]
+        consumer.assign(partitions)
+        consumer.commit({tp: OffsetAndMetadata(end, "", -1) for tp, end in consumer.end_offsets(partitions).items()})
+    finally:
+        consumer.close()
+
+
+def lag(bootstrap: str, group: str) -> int:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(topics.WINDOWS, p) for p in consumer.partitions_for_topic(topics.WINDOWS)]
+        return sum(end - (consumer.committed(tp) or 0) for tp, end in consumer.end_offsets(partitions).items())
+    finally:
+        consumer.close()
+
+
+@pytest.fixture(scope="module")
+def workers(kafka_broker, tmp_path_factory):
+    from services.cluster import free_port
+
+    run_dir = tmp_path_factory.mktemp("dispatcher-workers")
+    started = []
+    try:
+        for tier in ("edge", "cloud"):
+            port = free_port()
+            service = Service(f"worker-{tier}", run_dir, "workers",
+                              ["--port", str(port), "--tier", tier, "--device", "cpu", "--dtype", "float32"],
+                              endpoint=f"127.0.0.1:{port}")
+            service.spawn()
+            started.append(service)
+        for service in started:
+            service.wait_ready(START_TIMEOUT_S)
+        yield {s.name.split("-")[1]: s.endpoint for s in started}
+    finally:
+        for service in started:
+            service.stop()
+
+
+def test_routing_escalation_and_invalid_windows(kafka_broker, workers, tmp_path):
+    kt.ensure_topics(kafka_broker.bootstrap)
+    group = f"dispatcher-test-{uuid.uuid4().hex[:6]}"
+    edge, cloud, bad = (f"{name}-{uuid.uuid4().hex[:6]}" for name in ("edge", "cloudy", "bad"))
+    start_group_at_the_end(kafka_broker.bootstrap, group)
+    dispatcher = Service("dispatcher", tmp_path, "services.dispatcher",
+                         ["--kafka-bootstrap", kafka_broker.bootstrap, "--group-id", group,
+                          "--edge-workers", workers["edge"], "--cloud-workers", workers["cloud"],
+                          "--stream-tiers", f"{cloud}=cloud", "--escalate", "activity>=0.5",
+                          "--session-timeout-ms", "6000"])
+    dispatcher.start(120)
+    try:
+        producer = kt.make_producer(kafka_broker.bootstrap, client_id="dispatcher-test")
+        records = [window(edge, 0, 0.1), window(edge, 1, 0.9), window(edge, 2, 0.2),
+                   window(cloud, 0, 0.1), window(bad, 0, 0.1, frame=b"\xff\xd8 not really a jpeg")]
+        for w in records:
+            producer.send(topics.WINDOWS, key=kt.stream_key(w.stream_id), value=kt.encode_window(w)).get(30)
+        producer.close()
+
+        def results(stream_id):  # this dispatcher's (another group, e.g. the e2e cluster's, may run too)
+            return [kt.decode_result(r.value) for r in read_topic(kafka_broker.bootstrap, topics.RESULTS,
+                                                                  key=stream_id)
+                    if kt.header(r.headers, topics.RESULT_GROUP) == group]
+
+        got = wait_until("results of the edge stream", lambda: len(results(edge)) >= 3 and results(edge), 120)
+        assert sorted((r.seq, r.tier) for r in got) == [(0, "edge"), (1, "cloud"), (2, "edge")]  # one each
+        assert all(len(r.actions) == 9 and r.caption for r in got)  # the default labels, scored
+        escalated = [r for r in read_topic(kafka_broker.bootstrap, topics.RESULTS, key=edge)
+                     if kt.header(r.headers, topics.RESULT_ESCALATED)]
+        assert [kt.header(r.headers, topics.RESULT_ESCALATED) for r in escalated] == ["activity 0.90 >= 0.5"]
+        assert [(r.seq, r.tier) for r in wait_until("the cloud stream", lambda: results(cloud), 60)] == [(0, "cloud")]
+
+        dead = wait_until("the bad window in the DLQ",
+                          lambda: read_topic(kafka_broker.bootstrap, topics.DLQ, key=bad), 60)
+        reason = kt.header(dead[0].headers, topics.DLQ_REASON)
+        assert reason.startswith("worker-invalid-argument: INVALID_ARGUMENT from 127.0.0.1:"), reason
+        assert "after 1 attempt(s)" in reason and kt.header(dead[0].headers, topics.DLQ_STAGE) == "infer"
+        assert kt.decode_window(dead[0].value) == records[-1]  # the original record, untouched
+        assert results(bad) == []
+        wait_until("every offset committed", lambda: lag(kafka_broker.bootstrap, group) == 0, 60)
+    finally:
+        dispatcher.stop()
+    assert "dispatcher: stats results=4 escalated=1 dlq=1" in dispatcher.log_path.read_text()
