@@ -40,7 +40,7 @@ endef
 help:
 	@echo "make demo   - set up, then analyse a generated clip with the embedded default model"
 	@echo "make test   - set up (Python deps, generated code, Debian packages), then run all tests"
-	@echo "make bench  - ingest benchmark against ffmpeg's decode speed"
+	@echo "make bench  - benchmarks: ingest vs ffmpeg, model batching vs per-request generate, cluster vs local"
 	@echo "make install - Python deps, generated code, and what vila-stream cluster runs on (Java, Kafka jars, Redis)"
 
 install: $(STAMP) $(PROTO_STAMP) cluster-deps
@@ -88,6 +88,8 @@ test: install system-deps
 
 bench: install system-deps
 	$(PY) -m bench.ingest_bench
+	$(PY) -m bench.model_bench --config tiny
+	$(PY) -m bench.cluster_bench
 
 clean:
 	rm -rf demo $(PROTO_STAMP) protos/vila/v1/*_pb2*.py protos/vila/v1/*_pb2.pyi

@@ -53,12 +53,13 @@ class ModelSpec:
     vision_mlp: int = 4304
     vision_heads: int = 16
     patch_size: int = 14
+    aspect: str = "resize"  # config.json image_aspect_ratio as released (NVILA-Lite: dynamic)
 
 
 SPECS: dict[str, ModelSpec] = {
     "nvila-lite-2b": ModelSpec(
         name="nvila-lite-2b", llm_style="qwen2", image_size=448, projector="mlp_downsample_3x3_fix", template=None,
-        max_length=32768,
+        max_length=32768, aspect="dynamic",
         llm=dict(vocab_size=151648, hidden_size=1536, intermediate_size=8960, num_hidden_layers=28,
                  num_attention_heads=12, num_key_value_heads=2, max_position_embeddings=32768, rope_theta=1e6,
                  tie_word_embeddings=True, rms_norm_eps=1e-6),
@@ -139,7 +140,7 @@ def write_random_checkpoint(out: str | Path, spec: ModelSpec, *, layers: int | N
     top = {
         "architectures": ["LlavaLlamaModel"], "model_type": "llava_llama",
         "llm_cfg": llm_cfg.to_dict(), "vision_tower_cfg": vision_cfg.to_dict(), "mm_projector_cfg": proj_cfg,
-        "hidden_size": hidden, "mm_hidden_size": spec.vision_width, "image_aspect_ratio": "resize",
+        "hidden_size": hidden, "mm_hidden_size": spec.vision_width, "image_aspect_ratio": spec.aspect,
         "mm_vision_select_layer": -2, "mm_vision_select_feature": "cls_patch", "num_video_frames": 8,
         "fps": 0.0, "model_dtype": f"torch.{str(dtype).removeprefix('torch.')}", "mm_use_im_start_end": False,
         "mm_use_im_patch_token": False, "chat_template": spec.template, "num_time_tokens": 0,

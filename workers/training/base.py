@@ -33,8 +33,8 @@ PREPROCESSOR = {
 class Dims:
     """Sizes of the from-scratch model (the tiny recipe's defaults fit 2 CPU cores and 25 MB)."""
 
-    image_size: int = 64
-    patch_size: int = 8
+    image_size: int = 96
+    patch_size: int = 12
     vision_width: int = 96
     vision_layers: int = 3
     vision_heads: int = 4

@@ -67,9 +67,9 @@ class Recipe:
     render_side: int | None = 224
     text_steps: int = 100
     text_batch: int = 64
-    vision_steps: int = 500
+    vision_steps: int = 800
     vision_batch: int = 64
-    vision_lr: float = 2e-3
+    vision_lr: float = 3e-3
     tower_from_scratch: bool = False
     stages: tuple[Stage, ...] = ()
     save_every: int = 200
