@@ -53,17 +53,17 @@ def main() -> None:
     windows = [window_images(plan_scene(EVAL_SEEDS + 500_000 + i), tier.frames_per_window)
                for i in range(args.windows)]
     with tempfile.TemporaryDirectory() as tmp:
-        models = {"default": load_model(args.model or default_model_path()),
+        models = {("model" if args.model else "default"): load_model(args.model or default_model_path()),
                   "tiny-random (baseline)": load_model(make_tiny(Path(tmp) / "tiny-random", seed=0))}
         print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
               f"torch threads {args.threads}, {args.windows} windows of {tier.frames_per_window} frames")
-        print(f"{'model':<34} {'batch':>5} {'windows/s':>10} {'tokens/window':>14}")
+        print(f"{'model':<40} {'batch':>5} {'windows/s':>10} {'tokens/window':>14}")
         for name, model in models.items():
             model.caption(windows[:2], max_new_tokens=4)  # warm-up
             for batch in (1, 8):
                 rate, tokens = measure(model, windows, batch, tier.max_new_tokens, args.repeat)
                 label = f"{name} ({model.info.model_id})"
-                print(f"{label:<34} {batch:>5} {rate:>10.1f} {tokens:>14.1f}")
+                print(f"{label:<40} {batch:>5} {rate:>10.1f} {tokens:>14.1f}")
 
 
 if __name__ == "__main__":

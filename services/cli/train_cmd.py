@@ -27,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--threads", type=int, default=1,
                        help="torch threads for training (default 1: on shared cores more threads slow it down)")
     train.add_argument("--workers", type=int, default=2, help="processes rendering the scenes (default 2)")
+    train.add_argument("--clips", type=int, help="train on this many clips instead of the recipe's (smoke runs)")
+    train.add_argument("--steps", type=int, help="at most this many steps per stage (smoke runs)")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.set_defaults(func=run_train)
 
@@ -53,7 +55,11 @@ def run_train(args: argparse.Namespace) -> int:
 
     if args.threads < 1 or args.workers < 1:
         raise InvalidInput("--threads and --workers must be at least 1")
+    if (args.clips is not None and args.clips < 1) or (args.steps is not None and args.steps < 1):
+        raise InvalidInput("--clips and --steps must be at least 1")
     recipe = get_recipe(args.recipe)
+    if args.clips or args.steps:
+        recipe = recipe.scaled(clips=args.clips, steps=args.steps)
     torch.set_num_threads(args.threads)
     path = Trainer(recipe, args.out, progress=not args.quiet, workers=args.workers).run()
     print(f"trained {recipe.name}: the model is {path} (loss curves: {args.out / 'loss_curves.png'})")

@@ -88,8 +88,8 @@ class Recipe:
 TINY_SYNTHETIC = Recipe(
     name="tiny-synthetic",
     stages=(
-        Stage("align", ("image_text", "video_text"), steps=150, clips_per_step=16, turns_per_clip=1, lr=2e-3),
-        Stage("pretrain", ("video_text", "image_text"), steps=1000, clips_per_step=16, turns_per_clip=1, lr=3e-3),
+        Stage("align", ("image_text", "video_text"), steps=100, clips_per_step=16, turns_per_clip=1, lr=2e-3),
+        Stage("pretrain", ("video_text", "image_text"), steps=3000, clips_per_step=16, turns_per_clip=1, lr=2e-3),
         Stage("sft", ("conversations", "video_text"), steps=1200, clips_per_step=8, turns_per_clip=4, lr=1e-3),
     ),
 )

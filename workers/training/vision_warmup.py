@@ -4,8 +4,8 @@ VILA starts from a pretrained SigLIP; a tower of random weights learns far too
 slowly from the language loss alone (the first tiny runs stalled near chance on
 shape and motion). This step stands in for the tower's pretraining: a linear
 head on the tower's selected features predicts, for every patch of every frame,
-the colour and the shape that covers it (``scenes.labels``) and the patch's own
-position, so the features say what is where. The head is
+the colour and the shape that covers it (``scenes.labels``) and where the
+nearest object is (``nearest_object``), so the features say what is where. The head is
 training glue and is dropped; only the tower's weights are kept.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from workers.training.scenes.spec import ScenePlan
 
 
 class PatchHead(nn.Module):
-    """Linear colour and shape logits, and the patch's own (row, column), per vision token."""
+    """Linear colour and shape logits, and the nearest object's centre, per vision token."""
 
     def __init__(self, width: int) -> None:
         super().__init__()
@@ -36,7 +36,43 @@ class PatchHead(nn.Module):
         return self.colour(features), self.shape(features), self.where(features)
 
 
+def patch_loss(colour_logits: torch.Tensor, shape_logits: torch.Tensor, colours: torch.Tensor,
+               shapes: torch.Tensor) -> torch.Tensor:
+    """Object vs background over all patches, plus colour and shape over the object patches only.
+
+    Objects cover a few percent of the patches: averaged over all of them, a
+    loss is minimised by the background alone and never learns shape.
+    """
+    colour_logits = colour_logits.reshape(-1, colour_logits.shape[-1])
+    shape_logits = shape_logits.reshape(-1, shape_logits.shape[-1])
+    objects = colours > 0
+    present = nn.functional.binary_cross_entropy_with_logits(
+        torch.logsumexp(colour_logits[:, 1:], dim=-1) - colour_logits[:, 0], objects.float())
+    if not objects.any():
+        return present
+    return present + nn.functional.cross_entropy(colour_logits[objects], colours[objects]) + \
+        nn.functional.cross_entropy(shape_logits[objects], shapes[objects])
+
+
 FrameSource = Callable[[random.Random, int], list[tuple[Image.Image, ScenePlan, int]]]
+
+
+def nearest_object(plan: ScenePlan, frame: int, grid: int) -> np.ndarray:
+    """(grid, grid, 2): for every patch, the centre (x, y in -1..1) of the nearest visible object, else 0.
+
+    Every token of a frame then says where the objects are, so the LLM can read an
+    object's position (and compare it across frames) without attending to exactly
+    the one token that holds it.
+    """
+    centres = [np.asarray(o.position(frame, plan.frames)) for o in plan.objects if o.alpha(frame) > 0.5]
+    target = np.zeros((grid, grid, 2), dtype=np.float32)
+    if not centres:
+        return target
+    ys, xs = np.mgrid[0:grid, 0:grid]
+    patch = np.stack([(xs + 0.5) / grid, (ys + 0.5) / grid], axis=-1)
+    dist = np.stack([np.linalg.norm(patch - c, axis=-1) for c in centres])
+    nearest = np.asarray(centres)[dist.argmin(axis=0)]
+    return (nearest * 2 - 1).astype(np.float32)
 
 
 def warm_up_tower(model: VilaModel, frames: FrameSource, *, steps: int, batch: int, lr: float,
@@ -55,8 +91,6 @@ def warm_up_tower(model: VilaModel, frames: FrameSource, *, steps: int, batch: i
         p.requires_grad_(True)
     tower.train()
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
-    rows, cols = torch.meshgrid(torch.arange(grid), torch.arange(grid), indexing="ij")
-    grid_xy = (torch.stack([rows, cols], dim=-1).reshape(1, -1, 2).float() / (grid - 1) * 2 - 1).to(model.device)
     for step in range(steps):
         for group in optimizer.param_groups:
             group["lr"] = lr * min(1.0, (step + 1) / 30) * (0.1 + 0.9 * (1 - step / steps))
@@ -67,10 +101,9 @@ def warm_up_tower(model: VilaModel, frames: FrameSource, *, steps: int, batch: i
         colours = torch.from_numpy(np.stack([c for c, _ in labels])).reshape(-1)
         shapes = torch.from_numpy(np.stack([s for _, s in labels])).reshape(-1)
         colour_logits, shape_logits, where = head(tower(pixels))
-        # Absolute patch position kept in the features: the LLM compares where objects are across frames.
-        loss = nn.functional.cross_entropy(colour_logits.reshape(-1, colour_logits.shape[-1]), colours) + \
-            nn.functional.cross_entropy(shape_logits.reshape(-1, shape_logits.shape[-1]), shapes) + \
-            nn.functional.mse_loss(where, grid_xy.expand_as(where))
+        loss = patch_loss(colour_logits, shape_logits, colours, shapes)
+        near = torch.from_numpy(np.stack([nearest_object(plan, index, grid) for _, plan, index in items]))
+        loss = loss + nn.functional.mse_loss(where, near.reshape(where.shape).to(where.device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)

@@ -107,3 +107,18 @@ def test_smaller_render_is_the_same_scene():
     small = at_most(plan, 160)
     assert max(small.width, small.height) <= 160 and small.objects == plan.objects
     assert caption(small) == caption(plan)
+
+
+def test_patch_labels_mark_the_object_where_the_model_sees_it():
+    from workers.training.scenes.labels import COLOUR_CLASSES, SHAPE_CLASSES, patch_labels
+
+    plan = plan_scene(13, objects=[("green", "square")], actions=["moving right"])
+    obj = plan.objects[0]
+    colours, shapes = patch_labels(plan, 0, 8)
+    rows, cols = np.nonzero(colours)
+    assert len(rows) >= 1 and set(colours[rows, cols]) == {COLOUR_CLASSES.index("green")}
+    assert set(shapes[rows, cols]) == {SHAPE_CLASSES.index("square")}
+    x, y = obj.position(0, plan.frames)
+    assert abs(cols.mean() + 0.5 - x * 8) <= 1.0 and abs(rows.mean() + 0.5 - y * 8) <= 1.0
+    late = patch_labels(plan, plan.frames - 1, 8)[0]
+    assert np.nonzero(late)[1].mean() > cols.mean() + 1  # moved right by more than a patch

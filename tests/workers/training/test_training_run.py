@@ -29,12 +29,16 @@ def test_every_stage_is_saved_in_the_released_layout_and_loads(short_run):
         assert isinstance(model.caption([[_frame()] * 4], max_new_tokens=3)[0], str)
     assert (short_run / "loss_curves.png").stat().st_size > 1000
     assert json.loads((short_run / "stage2-pretrain" / "training.json").read_text())["trainable"] == \
+        ["mm_projector", "llm"]
+    assert json.loads((short_run / "stage3-sft" / "training.json").read_text())["trainable"] == \
         ["vision_tower", "mm_projector", "llm"]
 
 
 def test_loss_falls(short_run):
     text = [x["loss"] for x in losses(short_run) if x["stage"] == "text"]
     assert text[-1] < text[0] - 0.5
+    vision = [x["loss"] for x in losses(short_run) if x["stage"] == "vision"]
+    assert vision[-1] < vision[0]
     align = [x["loss"] for x in losses(short_run) if x["stage"] == "align"]
     assert sum(align[-3:]) / 3 < sum(align[:3]) / 3
 
@@ -43,8 +47,12 @@ def test_stages_change_only_their_trainable_parts(short_run):
     from safetensors.torch import load_file
 
     before, after = short_run / "base", short_run / "stage1-align"
-    llm_a, llm_b = load_file(before / "llm" / "model.safetensors"), load_file(after / "llm" / "model.safetensors")
-    assert all(torch.equal(llm_a[k], llm_b[k]) for k in llm_a)  # LLM frozen while aligning
+    for frozen in ("llm", "vision_tower"):  # aligning trains the projector only
+        a, b = load_file(before / frozen / "model.safetensors"), load_file(after / frozen / "model.safetensors")
+        assert all(torch.equal(a[k], b[k]) for k in a), frozen
+    tower_a = load_file(after / "vision_tower" / "model.safetensors")
+    tower_b = load_file(short_run / "stage3-sft" / "vision_tower" / "model.safetensors")
+    assert any(not torch.equal(tower_a[k], tower_b[k]) for k in tower_a)  # instruction tuning trains it
     proj_a = load_file(before / "mm_projector" / "model.safetensors")
     proj_b = load_file(after / "mm_projector" / "model.safetensors")
     assert any(not torch.equal(proj_a[k], proj_b[k]) for k in proj_a)
