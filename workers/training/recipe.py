@@ -14,8 +14,8 @@ colour and shape (``vision_steps``, ``vision_warmup``). After that the stages
 follow VILA's rules. ``tower_from_scratch`` trains the tower in every stage
 instead (for a recipe without the vision warm-up).
 
-``RECIPES`` holds the named recipes; ``tiny-synthetic`` reproduces the shipped
-default model.
+``RECIPES`` holds the named recipes; ``tiny-synthetic`` trains the project's tiny
+model (its figures, and why it is not shipped yet: docs/training.md).
 """
 from __future__ import annotations
 

@@ -62,7 +62,7 @@ def nearest_object(plan: ScenePlan, frame: int, grid: int) -> np.ndarray:
 
     Every token of a frame then says where the objects are, so the LLM can read an
     object's position (and compare it across frames) without attending to exactly
-    the one token that holds it.
+    the one token that covers it.
     """
     centres = [np.asarray(o.position(frame, plan.frames)) for o in plan.objects if o.alpha(frame) > 0.5]
     target = np.zeros((grid, grid, 2), dtype=np.float32)
