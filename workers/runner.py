@@ -16,21 +16,11 @@ from typing import Sequence
 from PIL import Image
 
 from services.core.errors import InvalidRequest
+from services.core.labels import DEFAULT_ACTION_LABELS  # noqa: F401 (re-exported: the runner's default)
 from services.core.types import FrameWindow, WindowResult
 from workers.runtime import VilaModel
 from workers.tiers import TierProfile
 
-DEFAULT_ACTION_LABELS: tuple[str, ...] = (
-    "a person walking",
-    "a vehicle moving",
-    "an object moving left",
-    "an object moving right",
-    "an object moving up",
-    "an object moving down",
-    "an object appearing",
-    "an object disappearing",
-    "nothing moving",
-)
 MAX_FRAMES_PER_WINDOW = 1024
 
 

@@ -1,8 +1,7 @@
 """The default candidate action labels scored for every window.
 
 Kept here (no torch import) so that the dispatcher can send them to workers without
-loading the model runtime; ``workers.runner.DEFAULT_ACTION_LABELS`` is the same tuple
-(a test keeps the two equal).
+loading the model runtime; ``workers.runner`` re-exports this tuple.
 """
 from __future__ import annotations
 

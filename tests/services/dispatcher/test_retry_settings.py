@@ -47,12 +47,6 @@ def test_bad_settings_name_the_field(kwargs, message):
         DispatcherSettings(**kwargs)
 
 
-def test_core_labels_match_the_runner():
-    from workers.runner import DEFAULT_ACTION_LABELS as runner_labels
-
-    assert DEFAULT_ACTION_LABELS == runner_labels
-
-
 def test_worst_case_window_time_covers_every_try_and_the_escalation():
     s = DispatcherSettings(retries=2, request_timeout_s=10, retry_backoff_ms=100, retry_backoff_max_ms=1000)
     assert s.worst_case_window_s() == 2 * (3 * 10 + 2 * 1.0)
