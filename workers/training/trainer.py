@@ -44,7 +44,9 @@ from workers.training.scenes.text import CAPTION_PROMPTS, vocabulary
 from workers.training.vision_warmup import warm_up_tower
 
 DONE = "DONE"
-DATASETS = ("image_text", "video_text", "conversations")
+DATASETS = ("image_text", "video_text", "conversations", "positions")
+# What the LLM's text warm-up reads (the auxiliary ``positions`` turns are for stages that ask for them).
+TEXT_DATASETS = ("image_text", "video_text", "conversations")
 
 
 def corpus() -> list[str]:
@@ -61,15 +63,30 @@ def component(model: VilaModel, name: str) -> torch.nn.Module:
 
 def set_trainable(model: VilaModel, names: tuple[str, ...]) -> list[torch.nn.Parameter]:
     """Freeze everything but ``names``; returns the trainable parameters."""
-    params = []
+    return [p for group in param_groups(model, names) for p in group["params"]]
+
+
+def param_groups(model: VilaModel, names: tuple[str, ...], tower_lr_scale: float = 1.0) -> list[dict]:
+    """Freeze everything but ``names``; optimizer groups of the trainable parameters, each with its
+    ``lr_scale`` (``tower_lr_scale`` for the vision tower, 1 otherwise)."""
+    groups = []
     for name in ("llm", "vision_tower", "mm_projector"):
         module = component(model, name)
         module.train(name in names)
         for p in module.parameters():
             p.requires_grad_(name in names)
-            if name in names:
-                params.append(p)
-    return params
+        if name in names:
+            groups.append({"params": list(module.parameters()),
+                           "lr_scale": tower_lr_scale if name == "vision_tower" else 1.0})
+    return groups
+
+
+def choose_turns(sample: Sample, stage: Stage, rng: random.Random) -> list[tuple[str, str]]:
+    """The turns of ``sample`` one step trains: its first ``lead_turns``, then the rest of
+    ``turns_per_clip`` drawn from its other turns."""
+    lead = list(sample.turns[:stage.lead_turns])
+    rest = list(sample.turns[stage.lead_turns:])
+    return lead + rng.sample(rest, min(max(0, stage.turns_per_clip - len(lead)), len(rest)))
 
 
 def lr_factor(step: int, stage: Stage) -> float:
@@ -121,7 +138,8 @@ class Trainer:
             bar.close()
             (root / DONE).write_text(f"{len(jobs)} clips\n")
             self.log(f"rendered {len(jobs)} training clips in {time.perf_counter() - began:.0f} s")
-        return {kind: read_dataset(root / f"{kind}.json") for kind in DATASETS}
+        return {kind: read_dataset(root / f"{kind}.json") if (root / f"{kind}.json").is_file() else []
+                for kind in DATASETS}
 
     def prepare_base(self, data: dict[str, list[Sample]]) -> Path:
         base = self.out / "base"
@@ -132,7 +150,7 @@ class Trainer:
         model = load_model(base)
         params = set_trainable(model, ("llm",))
         optimizer = torch.optim.AdamW(params, lr=2e-3, weight_decay=0.01)
-        pairs = text_pairs([s for kind in DATASETS for s in data[kind]])
+        pairs = text_pairs([s for kind in TEXT_DATASETS for s in data[kind]])
         encoder = TurnEncoder(model)
         bar = tqdm(range(r.text_steps), desc="base: LLM text warm-up", disable=not self.progress)
         for step in bar:
@@ -158,8 +176,9 @@ class Trainer:
         r = self.recipe
         model = load_model(previous)
         names = trainable_components(stage.name, tower_from_scratch=r.tower_from_scratch)
-        params = set_trainable(model, names)
-        optimizer = torch.optim.AdamW(params, lr=stage.lr, weight_decay=0.01)
+        groups = param_groups(model, names, stage.tower_lr_scale)
+        params = [p for group in groups for p in group["params"]]
+        optimizer = torch.optim.AdamW(groups, lr=stage.lr, weight_decay=0.01)
         state_path = self.out / "state" / f"stage{index}.pt"
         start = self._resume(state_path, model, optimizer)
         encoder = TurnEncoder(model)
@@ -176,7 +195,7 @@ class Trainer:
             if self.budget is not None:
                 self.budget -= 1
             for group in optimizer.param_groups:
-                group["lr"] = stage.lr * lr_factor(step, stage)
+                group["lr"] = stage.lr * group.get("lr_scale", 1.0) * lr_factor(step, stage)
             clips, turns = self._batch(pool, stage, random.Random(f"{r.seed}-{stage.name}-{step}"))
             loss = turn_loss(model.llm, encoder.build(clips, turns))
             optimizer.zero_grad(set_to_none=True)
@@ -231,7 +250,7 @@ class Trainer:
         clips, turns = [], []
         for sample in picked:
             clips.append(load_frames(sample, self.recipe.frames))
-            chosen = rng.sample(list(sample.turns), min(stage.turns_per_clip, len(sample.turns)))
+            chosen = choose_turns(sample, stage, rng)
             turns.extend(Turn(len(clips) - 1, q, a) for q, a in chosen)
         return clips, turns
 

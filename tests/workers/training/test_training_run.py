@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import random
 import shutil
 
 import pytest
@@ -9,7 +10,7 @@ import torch
 
 from workers.runtime import load_model
 from workers.training.recipe import trainable_components
-from workers.training.trainer import Trainer
+from workers.training.trainer import Trainer, choose_turns
 
 STAGES = ("stage1-align", "stage2-pretrain", "stage3-sft")
 
@@ -85,3 +86,27 @@ def _frame():
     from PIL import Image
 
     return Image.new("RGB", (80, 60), (90, 90, 90))
+
+
+def test_lead_turns_are_always_trained():
+    from workers.training.data import Sample
+    from workers.training.recipe import Stage
+
+    sample = Sample("x", (), None, tuple((f"q{i}", f"a{i}") for i in range(8)))
+    stage = Stage("sft", ("conversations",), steps=1, clips_per_step=1, turns_per_clip=4, lr=1e-3, lead_turns=3)
+    for seed in range(5):
+        turns = choose_turns(sample, stage, random.Random(seed))
+        assert turns[:3] == [("q0", "a0"), ("q1", "a1"), ("q2", "a2")] and len(turns) == 4
+        assert turns[3] in sample.turns[3:]
+
+
+def test_tower_learning_rate_scale(short_run):
+    from workers.training.trainer import param_groups
+
+    model = load_model(short_run / "stage3-sft")
+    groups = param_groups(model, trainable_components("sft", tower_from_scratch=False), tower_lr_scale=0.1)
+    scales = {id(p): g["lr_scale"] for g in groups for p in g["params"]}
+    assert all(scales[id(p)] == 0.1 for p in model.tower.parameters())
+    assert all(scales[id(p)] == 1.0 for p in model.llm.parameters())
+    frozen = param_groups(model, trainable_components("pretrain", tower_from_scratch=False))
+    assert not any(p.requires_grad for p in model.tower.parameters()) and len(frozen) == 2
