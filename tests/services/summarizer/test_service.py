@@ -84,8 +84,9 @@ def test_consumes_results_and_events_serves_them_and_stops_on_sigterm(summarizer
             events=[StreamEvent(sid, StreamState.LIVE, 100.0, extra={"source": "clip.mp4"})],
             raw=[(sid, b"\x08\x96\x01 definitely not a WindowResult")])
     k = StreamKeys(sid)
-    wait_for(lambda: redis_client.hlen(k.entries) == 12 and redis_client.exists(k.summary), 60,
-             "12 entries in Redis", proc.log_tail)
+    # results and events arrive on two topics, in no fixed order between them: wait for both
+    wait_for(lambda: redis_client.hlen(k.entries) == 12 and redis_client.exists(k.summary)
+             and redis_client.zcard(k.events) == 1, 60, "12 entries and the event in Redis", proc.log_tail)
     assert redis_client.zrange(k.timeline, 0, -1) == [r.window_id.encode() for r in results]
     with SummariesClient(proc.target) as client:
         [info] = [s for s in client.list_streams() if s.stream_id == sid]
