@@ -42,7 +42,9 @@ import torch
 from PIL import Image
 
 from bench.model_configs import SPECS, write_random_checkpoint
+from services.core.errors import InvalidInput
 from workers.runtime import VilaModel, load_model, make_tiny
+from workers.runtime.loader import resolve_device, resolve_dtype
 from workers.runtime.model import CAPTION_PROMPT
 from workers.runtime.quantize import compare_outputs, model_weight_bytes, quantize_model
 
@@ -210,7 +212,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", default="tiny", help=f"comma-separated: tiny, {', '.join(SPECS)}")
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--dtype", default=None, help="default float32 on CPU, bfloat16 on CUDA")
+    ap.add_argument("--dtype", default=None,
+                    help="float32|bfloat16|float16 (or fp32, bf16, fp16); default float32 on CPU, bfloat16 on CUDA")
     ap.add_argument("--layers", type=int, default=None, help="cap LLM and vision layers (released configs)")
     ap.add_argument("--batches", default="1,4,16")
     ap.add_argument("--windows", type=int, default=16)
@@ -227,9 +230,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
+    try:  # the loader's own checks: short dtype names (bf16, fp16), CUDA asked for but absent
+        device = resolve_device(args.device)
+        dtype = resolve_dtype(args.dtype, device)
+    except InvalidInput as exc:
+        raise SystemExit(f"model_bench: {exc}") from None
     cuda = device.type == "cuda"
-    dtype = getattr(torch, args.dtype) if args.dtype else (torch.bfloat16 if cuda else torch.float32)
     frames = args.frames or (8 if cuda else 4)
     new_tokens = args.new_tokens or (32 if cuda else 16)
     batches = [int(b) for b in args.batches.split(",")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from bench import model_bench
 from bench.model_configs import SPECS, write_random_checkpoint
@@ -61,8 +62,19 @@ def test_released_dimensions_build_at_one_layer(tmp_path, name, tokens, hidden, 
 
 
 def test_bench_runs_a_released_config_on_cpu(tmp_path, capsys):
-    # The --device cuda --config nvila-lite-2b path, at one layer on CPU: build, load, both paths, table.
-    assert model_bench.main(["--config", "nvila-lite-2b", "--layers", "1", "--dtype", "bfloat16", "--windows", "1",
+    # The --device cuda --config nvila-lite-2b path, at one layer on CPU: build, load, both paths, table
+    # (and the short dtype name the loader accepts).
+    assert model_bench.main(["--config", "nvila-lite-2b", "--layers", "1", "--dtype", "bf16", "--windows", "1",
                              "--frames", "1", "--new-tokens", "1", "--batches", "1", "--workdir", str(tmp_path)]) == 0
     table = _table(capsys.readouterr().out, "config")
     assert [r[2] for r in table[1:]] == ["runtime", "hf-generate"] and table[1][0] == "nvila-lite-2b"
+
+
+@pytest.mark.parametrize("args, needle", [(["--dtype", "fp8"], "dtype 'fp8' is not supported"),
+                                          (["--device", "tpu:0"], "device 'tpu:0'")]
+                         + ([] if torch.cuda.is_available() else [(["--device", "cuda"], "CUDA is not available")]))
+def test_bad_device_or_dtype_is_a_one_line_error(args, needle):
+    with pytest.raises(SystemExit) as info:
+        model_bench.main(args)
+    message = str(info.value.code)
+    assert message.startswith("model_bench: ") and needle in message and "\n" not in message

@@ -75,14 +75,32 @@ class ProjectedPassthrough(nn.Module):
 
 
 def engine_dir(model: VilaModel) -> Path:
-    """The cache directory for ``model``'s exported vision side."""
+    """The cache directory for ``model``'s exported vision side.
+
+    Its name hashes the checkpoint path and the size and mtime of every file
+    holding vision weights (``vision_weight_files``), so new weights get a new
+    export instead of a stale engine.
+    """
     root = Path(model.info.path)
     key = hashlib.sha256(str(root).encode())
-    for part in ("vision_tower", "mm_projector"):
-        for weights in sorted((root / part).glob("*.safetensors")):
-            stat = weights.stat()
-            key.update(f"{weights.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    for weights in vision_weight_files(root):
+        stat = weights.stat()
+        key.update(f"{weights.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return model_home() / "engines" / f"{model.info.model_id}-{key.hexdigest()[:12]}"
+
+
+def vision_weight_files(root: Path) -> list[Path]:
+    """The files holding the tower's and projector's weights in the checkpoint at ``root``.
+
+    ``vision_tower/*.safetensors`` and ``mm_projector/*.safetensors``; in the flat
+    ``-hf`` layout, which has neither folder, the top-level ``*.safetensors`` and
+    ``model.safetensors.index.json`` (every tensor lives there, by prefix).
+    """
+    parts = [root / part for part in ("vision_tower", "mm_projector") if (root / part).is_dir()]
+    if parts:
+        return [weights for part in parts for weights in sorted(part.glob("*.safetensors"))]
+    index = root / "model.safetensors.index.json"
+    return sorted(root.glob("*.safetensors")) + ([index] if index.is_file() else [])
 
 
 def _onnx_file(model: VilaModel, folder: Path) -> Path:

@@ -12,7 +12,7 @@ import torch
 from services.core.errors import InvalidInput
 from tests.support.model_fixtures import scene_frames
 from workers.export import check_vision_onnx, export_vision_onnx, use_vision_backend
-from workers.export.backends import EngineTower
+from workers.export.backends import EngineTower, engine_dir
 from workers.export.onnx import OnnxVisionEncoder
 from workers.runtime import load_model, make_tiny
 from workers.tiers import TIERS
@@ -45,6 +45,19 @@ def test_onnx_export_matches_pytorch(tiny_model, exported):
     assert check.max_abs_value > 100 * TOLERANCE  # the comparison is not between two near-zero tensors
 
 
+@pytest.mark.parametrize("like", ["vila1.5-3b", "vila1.5-40b", "nvila-lite-2b"])
+def test_onnx_export_matches_pytorch_for_released_families(like, tmp_path):
+    # SigLIP with its head + 2x2 merge (VILA1.5-3b), InternViT (40b), SigLIP 3x3 merge of one tile (NVILA-Lite).
+    model = load_model(make_tiny(tmp_path / like, like=like))
+    check = check_vision_onnx(model, export_vision_onnx(model, tmp_path / "vision.onnx"), batch=3)
+    print(f"\n{like}: ONNX vs PyTorch, vision tower + projector: max abs error {check.max_abs_error:.3g} "
+          f"(outputs up to {check.max_abs_value:.3g})")
+    tokens = model.projector.num_tokens(model.tower.num_tokens)
+    assert check.output_shape == (3, tokens, model.llm.config.hidden_size)
+    assert check.max_abs_error < TOLERANCE
+    assert check.max_abs_value > 100 * TOLERANCE
+
+
 def test_onnx_backend_captions_equal_the_torch_backend(tiny_model, tiny_model_dir, clips, tmp_path):
     model = use_vision_backend(load_model(tiny_model_dir), "onnx", cache_dir=tmp_path)
     assert isinstance(model.tower, EngineTower) and isinstance(model.tower.engine, OnnxVisionEncoder)
@@ -72,6 +85,24 @@ def test_backend_choices_are_validated(tiny_model_dir):
     with pytest.raises(InvalidInput, match="vision_backend 'cuda-graph'"):
         replace(TIERS["cloud"], vision_backend="cuda-graph")
     assert TIERS["edge"].vision_backend == "torch" and TIERS["cloud"].vision_backend == "torch"
+
+
+def test_engine_key_follows_the_weights_of_a_flat_checkpoint(tmp_path, monkeypatch):
+    # The flat -hf layout has no vision_tower/ or mm_projector/ folder: the top-level weights must key the cache.
+    from safetensors.torch import load_file, save_file
+
+    monkeypatch.setenv("VILA_STREAM_HOME", str(tmp_path / "home"))
+    path = make_tiny(tmp_path / "flat", like="nvila-lite-2b-hf")
+    model = load_model(path)
+    before = engine_dir(model)
+    assert engine_dir(model) == before
+    weights = path / "model.safetensors"
+    state = load_file(weights)
+    state["mm_projector.layers.1.weight"] += 1.0
+    mtime = weights.stat().st_mtime_ns
+    save_file(state, weights, metadata={"format": "pt"})
+    os.utime(weights, ns=(mtime + 10**9, mtime + 10**9))  # a coarse clock could give the rewrite the same mtime
+    assert engine_dir(model) != before
 
 
 def test_s2_models_are_refused(tmp_path):

@@ -122,6 +122,16 @@ def test_vision_weights_missing_a_tensor(ckpt):
     expect_layout_error(ckpt, "vision_tower/model.safetensors", "q_proj")
 
 
+@pytest.mark.parametrize("folder", ["llm", "vision_tower"])
+def test_unexpected_weight_key(ckpt, folder):
+    # transformers would drop a stray tensor with a warning; a checkpoint of another layout must not load quietly.
+    path = ckpt / folder / "model.safetensors"
+    state = load_file(path)
+    state["bogus.weight"] = torch.zeros(2, 2)
+    save_file(state, path)
+    expect_layout_error(ckpt, f"{folder}/model.safetensors", "unexpected", "bogus.weight")
+
+
 UNSUPPORTED = [("mm_vision_select_feature", "cls"), ("image_aspect_ratio", "dynamic_s2x"), ("mm_use_im_start_end", True),
                ("dynamic_s2", True), ("s2_scales", "448,x"), ("video_encoder", '{"_target_": "Foo"}'),
                ("image_aspect_ratio", "dynamic_s2")]
