@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-call GPU check (a lent H100/H200 with PyTorch + transformers, no network):
-# the CUDA model tests, then `vila-stream analyze` on the edge (CPU float32) and
+# the CUDA model tests, then `vila-stream analyze` on the edge (CPU float32, int8 LLM) and
 # cloud (CUDA bf16) tiers over the same generated clip, with a timing table.
 # PyAV travels as a wheel in .whl/ (see docs/benchmarks.md). Writes under $OUT.
 set -euo pipefail
@@ -29,7 +29,8 @@ import json, sys
 from workers.tiers import get_tier
 d = json.load(open(sys.argv[1])); tier = get_tier(sys.argv[2]); wall = float(sys.argv[5]) - float(sys.argv[4])
 n = len(d["windows"])
-print(f"| {tier.name} | {tier.device} {tier.dtype} | {sys.argv[3]} | {n} | {wall:.1f} | {n / wall:.1f} |")
+quant = "" if tier.quantization == "none" else f" {tier.quantization}"
+print(f"| {tier.name} | {tier.device} {tier.dtype}{quant} | {sys.argv[3]} | {n} | {wall:.1f} | {n / wall:.1f} |")
 PY
   done
 done

@@ -1,16 +1,19 @@
 """Tier profiles: how much model work one window gets on a kind of worker.
 
-``edge`` is sized for a CPU box (4 frames, 32 new tokens, float32 on CPU);
-``cloud`` for a GPU (8 frames, 64 new tokens, bfloat16 on CUDA when one is
-available, else float32 on CPU). ``get_tier(name)`` returns the profile with
+``edge`` is sized for a CPU box (4 frames, 32 new tokens, float32 on CPU,
+LLM quantised to int8 with ``"int8-dynamic-token"``); ``cloud`` for a GPU (8
+frames, 64 new tokens, bfloat16 on CUDA when one is available, else float32 on
+CPU, no quantisation). ``get_tier(name)`` returns the profile with
 ``device``/``dtype`` resolved for this machine; ``load_for_tier(path, tier)``
 loads a checkpoint the way the tier says (device, dtype, weight quantisation,
 vision backend).
 
-Both tiers default to ``quantization="none"``: PyTorch's dynamic int8
-quantisation ("int8-dynamic") was measured on the tiny checkpoint and makes a
-window's caption depend on its batch-mates (one activation scale per batch
-tensor), which breaks the batching contract; see docs/quantization.md.
+Why ``int8-dynamic-token`` on the edge and not PyTorch's faster-decoding
+``int8-dynamic``: the latter has one activation scale per batch tensor, so a
+window's caption depends on its batch-mates (measured), which breaks the
+batching contract; the per-token mode keeps a batch answering like its windows
+one by one. ``quantization="none"`` (the worker's ``--quantization none``)
+restores full precision; see docs/quantization.md.
 """
 from __future__ import annotations
 
@@ -77,7 +80,7 @@ class TierProfile:
 
 TIERS: dict[str, TierProfile] = {
     "edge": TierProfile("edge", frames_per_window=4, max_new_tokens=32, dtype="float32", device="cpu",
-                        max_batch_size=4, max_wait_ms=50),
+                        max_batch_size=4, max_wait_ms=50, quantization="int8-dynamic-token"),
     "cloud": TierProfile("cloud", frames_per_window=8, max_new_tokens=64, dtype=AUTO, device=AUTO,
                          max_batch_size=16, max_wait_ms=100),
 }

@@ -70,9 +70,17 @@ class TurnEncoder:
         features = model.projector(model.tower(pixels))
         return list(torch.split(features, [len(c) for c in clips], dim=0))
 
+    def project(self, tower_outputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        """Projected features per clip from the tower's outputs per clip (a frozen tower's, computed once)."""
+        features = self.model.projector(torch.cat(list(tower_outputs)))
+        return list(torch.split(features, [len(t) for t in tower_outputs], dim=0))
+
     def build(self, clips: Sequence[Sequence[Image.Image]], turns: Sequence[Turn]) -> TrainBatch:
         """Embeddings (runtime splice, left-padded) and labels for ``turns`` about ``clips``."""
-        videos = self.encode_clips(clips)
+        return self.build_projected(self.encode_clips(clips), turns)
+
+    def build_projected(self, videos: Sequence[torch.Tensor], turns: Sequence[Turn]) -> TrainBatch:
+        """As :meth:`build`, from each clip's projected features (frames, tokens, hidden)."""
         embed = self.model.llm.get_input_embeddings()
         newline = embed(torch.tensor(self.newline_ids, dtype=torch.long, device=self.model.device))
         segments, targets = [], []

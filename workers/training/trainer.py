@@ -35,6 +35,7 @@ from workers.training.batching import Turn, TurnEncoder, text_batch, turn_loss
 from workers.training.checkpoint import save_checkpoint
 from workers.training.curves import plot_losses
 from workers.training.data import Sample, load_frames, read_dataset, text_pairs
+from workers.training.feature_cache import TowerCache
 from workers.training.recipe import Recipe, Stage, trainable_components
 from workers.training.scenes.dataset import ACTION_QUESTION, IMAGE_QUESTION, write_datasets
 from workers.training.scenes.render import sample_times
@@ -183,6 +184,8 @@ class Trainer:
         start = self._resume(state_path, model, optimizer)
         encoder = TurnEncoder(model)
         pool = [s for kind in stage.datasets for s in data[kind] if s.has_media]
+        # A frozen tower's outputs are computed once per clip (feature_cache).
+        cache = None if "vision_tower" in names else TowerCache(model, r.frames)
         bar = tqdm(range(start, stage.steps), initial=start, total=stage.steps, disable=not self.progress,
                    desc=f"stage {index} {stage.name} [{'+'.join(names)}]")
         began = time.perf_counter()
@@ -196,8 +199,12 @@ class Trainer:
                 self.budget -= 1
             for group in optimizer.param_groups:
                 group["lr"] = stage.lr * group.get("lr_scale", 1.0) * lr_factor(step, stage)
-            clips, turns = self._batch(pool, stage, random.Random(f"{r.seed}-{stage.name}-{step}"))
-            loss = turn_loss(model.llm, encoder.build(clips, turns))
+            picked, turns = self._batch(pool, stage, random.Random(f"{r.seed}-{stage.name}-{step}"))
+            if cache is not None:
+                batch = encoder.build_projected(encoder.project(cache.outputs(picked)), turns)
+            else:
+                batch = encoder.build([load_frames(s, r.frames) for s in picked], turns)
+            loss = turn_loss(model.llm, batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -242,17 +249,15 @@ class Trainer:
             bar.set_postfix(loss=f"{loss:.3f}")
 
         warm_up_tower(model, frames, steps=r.vision_steps, batch=r.vision_batch, lr=r.vision_lr, seed=r.seed,
-                      on_step=on_step)
+                      scene_weight=r.vision_scene_weight, on_step=on_step)
         bar.close()
 
-    def _batch(self, pool: list[Sample], stage: Stage, rng: random.Random):
+    @staticmethod
+    def _batch(pool: list[Sample], stage: Stage, rng: random.Random) -> tuple[list[Sample], list[Turn]]:
+        """The step's clips and its turns (each naming its clip by index)."""
         picked = rng.sample(pool, min(stage.clips_per_step, len(pool)))
-        clips, turns = [], []
-        for sample in picked:
-            clips.append(load_frames(sample, self.recipe.frames))
-            chosen = choose_turns(sample, stage, rng)
-            turns.extend(Turn(len(clips) - 1, q, a) for q, a in chosen)
-        return clips, turns
+        turns = [Turn(index, q, a) for index, sample in enumerate(picked) for q, a in choose_turns(sample, stage, rng)]
+        return picked, turns
 
     def _record(self, stage: str, step: int, loss: float) -> None:
         self.losses.append({"stage": stage, "step": step, "loss": round(loss, 5)})

@@ -20,20 +20,49 @@ from torch import nn
 
 from workers.runtime.model import VilaModel
 from workers.training.scenes.labels import COLOUR_CLASSES, SHAPE_CLASSES, patch_labels
-from workers.training.scenes.spec import ScenePlan
+from workers.training.scenes.spec import OBJECTS, ScenePlan
 
 
 class PatchHead(nn.Module):
-    """Linear colour and shape logits, and the nearest object's centre, per vision token."""
+    """Linear colour and shape logits, and the nearest object's centre, per vision token; with
+    ``scene=True`` also the whole frame's :func:`scene_descriptor` from every token."""
 
-    def __init__(self, width: int) -> None:
+    def __init__(self, width: int, *, scene: bool = False) -> None:
         super().__init__()
         self.colour = nn.Linear(width, len(COLOUR_CLASSES))
         self.shape = nn.Linear(width, len(SHAPE_CLASSES))
         self.where = nn.Linear(width, 2)
+        self.scene = nn.Linear(width, len(OBJECTS) * 3) if scene else None
 
     def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return self.colour(features), self.shape(features), self.where(features)
+
+
+def scene_descriptor(plan: ScenePlan, frame: int) -> np.ndarray:
+    """(objects, 3): for every possible (colour, shape), whether it is visible in the frame and its centre
+    (x, y in -1..1; 0 when absent).
+
+    Trained from every token, it makes each token say which objects the frame holds and where: the
+    LLM can then read a frame's objects, and compare their places across frames, from any of its tokens.
+    """
+    target = np.zeros((len(OBJECTS), 3), dtype=np.float32)
+    for obj in plan.objects:
+        if obj.alpha(frame) > 0.5:
+            x, y = obj.position(frame, plan.frames)
+            target[OBJECTS.index((obj.colour, obj.shape))] = (1.0, 2 * x - 1, 2 * y - 1)
+    return target
+
+
+def scene_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``logits`` (frames, tokens, objects * 3) against ``target`` (frames, objects, 3): presence
+    (binary cross-entropy) from every token, and the centres of the visible objects (squared error)."""
+    out = logits.reshape(logits.shape[0], logits.shape[1], -1, 3)
+    want = target[:, None].expand_as(out)
+    present = want[..., 0] > 0
+    loss = nn.functional.binary_cross_entropy_with_logits(out[..., 0], want[..., 0]) * len(OBJECTS) / 3
+    if present.any():
+        loss = loss + nn.functional.mse_loss(out[..., 1:][present], want[..., 1:][present])
+    return loss
 
 
 def patch_loss(colour_logits: torch.Tensor, shape_logits: torch.Tensor, colours: torch.Tensor,
@@ -76,7 +105,8 @@ def nearest_object(plan: ScenePlan, frame: int, grid: int) -> np.ndarray:
 
 
 def warm_up_tower(model: VilaModel, frames: FrameSource, *, steps: int, batch: int, lr: float,
-                  seed: int, on_step: Callable[[int, float], None] | None = None) -> None:
+                  seed: int, scene_weight: float = 0.0,
+                  on_step: Callable[[int, float], None] | None = None) -> None:
     """Train ``model.tower`` (in place) with the patch head for ``steps`` steps of ``batch`` frames.
 
     ``frames(rng, n)`` returns n (model-size image, its plan, its frame index).
@@ -85,7 +115,7 @@ def warm_up_tower(model: VilaModel, frames: FrameSource, *, steps: int, batch: i
     grid = int(round(tower.num_tokens ** 0.5))
     if grid * grid != tower.num_tokens:
         raise ValueError("the vision warm-up needs a square patch grid without a CLS token")
-    head = PatchHead(tower.hidden_size)
+    head = PatchHead(tower.hidden_size, scene=scene_weight > 0)
     params = list(tower.parameters()) + list(head.parameters())
     for p in tower.parameters():
         p.requires_grad_(True)
@@ -100,10 +130,14 @@ def warm_up_tower(model: VilaModel, frames: FrameSource, *, steps: int, batch: i
         labels = [patch_labels(plan, index, grid) for _, plan, index in items]
         colours = torch.from_numpy(np.stack([c for c, _ in labels])).reshape(-1)
         shapes = torch.from_numpy(np.stack([s for _, s in labels])).reshape(-1)
-        colour_logits, shape_logits, where = head(tower(pixels))
+        features = tower(pixels)
+        colour_logits, shape_logits, where = head(features)
         loss = patch_loss(colour_logits, shape_logits, colours, shapes)
         near = torch.from_numpy(np.stack([nearest_object(plan, index, grid) for _, plan, index in items]))
         loss = loss + nn.functional.mse_loss(where, near.reshape(where.shape).to(where.device))
+        if head.scene is not None:
+            scenes = torch.from_numpy(np.stack([scene_descriptor(plan, index) for _, plan, index in items]))
+            loss = loss + scene_weight * scene_loss(head.scene(features), scenes.to(features.device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)

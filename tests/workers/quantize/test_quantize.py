@@ -56,7 +56,7 @@ def test_int8_dynamic_outputs_stay_sane(tiny_model, int8_dynamic, clips):
     """Close to float32 window by window (docs/quantization.md has the measured numbers).
 
     Not asserted: batch independence. One activation scale per batch tensor makes a
-    window's caption depend on its batch-mates, which is why no tier defaults to it.
+    window's caption depend on its batch-mates, which is why the edge tier uses int8-dynamic-token instead.
     """
     change = compare_outputs(tiny_model, int8_dynamic, clips, max_new_tokens=16)
     print(f"\nint8-dynamic vs float32 on {change.windows} windows: first-token agreement "
@@ -111,13 +111,17 @@ def test_bad_modes_fail_clearly(tiny_model_dir):
 
 
 def test_tiers_quantize_as_configured(tiny_model_dir, clips):
-    assert TIERS["edge"].quantization == "none" and TIERS["cloud"].quantization == "none"
+    assert TIERS["edge"].quantization == "int8-dynamic-token" and TIERS["cloud"].quantization == "none"
     assert set(MODES) == {"none", "int8-dynamic", "int8-dynamic-token", "int8", "int4"}
     with pytest.raises(InvalidInput, match="quantization 'fp8'"):
         replace(TIERS["edge"], quantization="fp8")
     model = load_for_tier(tiny_model_dir, replace(TIERS["edge"], quantization="int8-dynamic"))
     assert any(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in model.llm.modules())
     assert all(c for c in model.caption(clips[:2], max_new_tokens=8))
+    edge = load_for_tier(tiny_model_dir, TIERS["edge"])  # the default: int8 weights through torchao
+    assert type(edge.llm.model.layers[0].self_attn.q_proj.weight).__name__ == "Int8Tensor"
+    full = load_for_tier(tiny_model_dir, replace(TIERS["edge"], quantization="none"))  # full precision on request
+    assert type(full.llm.model.layers[0].self_attn.q_proj.weight) is nn.Parameter
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

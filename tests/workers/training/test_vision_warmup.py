@@ -5,7 +5,8 @@ import numpy as np
 import torch
 
 from workers.training.scenes import plan_scene
-from workers.training.vision_warmup import nearest_object, patch_loss
+from workers.training.scenes.spec import OBJECTS
+from workers.training.vision_warmup import nearest_object, patch_loss, scene_descriptor, scene_loss
 
 
 def test_every_patch_points_at_the_nearest_object():
@@ -38,3 +39,25 @@ def test_patch_loss_weighs_object_patches():
     shape_bad[10] = torch.tensor([-5.0, 5.0, -5.0, -5.0])
     # one wrong shape among 64 patches costs as much as a whole wrong frame would: it is not averaged away
     assert patch_loss(good, shape_bad, colours, shapes) - patch_loss(good, shape_good, colours, shapes) > 5.0
+
+
+def test_scene_descriptor_names_the_visible_objects_and_their_centres():
+    plan = plan_scene(23, objects=[("red", "circle"), ("blue", "square")], actions=["moving left", "appearing"])
+    first = scene_descriptor(plan, 0)  # the blue square appears later
+    red, blue = OBJECTS.index(("red", "circle")), OBJECTS.index(("blue", "square"))
+    assert first.shape == (len(OBJECTS), 3)
+    assert first[:, 0].tolist() == [1.0 if i == red else 0.0 for i in range(len(OBJECTS))]
+    assert np.allclose(first[red, 1:], np.asarray(plan.objects[0].position(0, plan.frames)) * 2 - 1)
+    last = scene_descriptor(plan, plan.frames - 1)
+    assert last[red, 1] < first[red, 1] and last[blue, 0] == 1.0
+
+
+def test_scene_loss_is_lowest_at_the_target():
+    plan = plan_scene(24, count=2)
+    target = torch.from_numpy(scene_descriptor(plan, 0))[None]
+    right = target.clone()
+    right[..., 0] = right[..., 0] * 20 - 10  # confident logits for presence
+    wrong = right.clone()
+    wrong[..., 0] = -wrong[..., 0]
+    tokens = lambda t: t.reshape(1, 1, -1).expand(1, 4, -1)  # noqa: E731 - every token says the same
+    assert scene_loss(tokens(right), target) < 0.01 < 1.0 < scene_loss(tokens(wrong), target)

@@ -1,0 +1,39 @@
+"""The frozen-tower cache: the same batch through cached tower outputs and through the frames gives the same loss."""
+from __future__ import annotations
+
+import random
+
+import torch
+
+from workers.runtime import load_model
+from workers.training.batching import Turn, TurnEncoder, turn_loss
+from workers.training.data import load_frames, read_dataset
+from workers.training.feature_cache import TowerCache, media_key
+from workers.training.trainer import param_groups
+
+
+def test_cached_tower_outputs_give_the_same_batch_as_the_frames(short_run, short_recipe):
+    model = load_model(short_run / "stage1-align")
+    param_groups(model, ("mm_projector", "llm"))  # stage 2's freezing: the tower is frozen, in eval mode
+    samples = read_dataset(short_run / "data" / "video_text.json")
+    picked = random.Random(0).sample(samples, 3)
+    turns = [Turn(i, *s.turns[0]) for i, s in enumerate(picked)]
+    encoder = TurnEncoder(model)
+    cache = TowerCache(model, short_recipe.frames)
+
+    cached = turn_loss(model.llm, encoder.build_projected(encoder.project(cache.outputs(picked)), turns))
+    direct = turn_loss(model.llm, encoder.build([load_frames(s, short_recipe.frames) for s in picked], turns))
+    assert torch.allclose(cached, direct, atol=1e-5)
+    assert len(cache) == 3
+    cache.outputs(picked + picked[:1])  # seen clips are not encoded again
+    assert len(cache) == 3 and media_key(picked[0]) == picked[0].frames
+
+
+def test_cached_outputs_do_not_change_when_the_batch_does(short_run, short_recipe):
+    model = load_model(short_run / "stage1-align")
+    param_groups(model, ("mm_projector", "llm"))
+    samples = read_dataset(short_run / "data" / "video_text.json")[:4]
+    alone = TowerCache(model, short_recipe.frames).outputs(samples[:1])[0]
+    together = TowerCache(model, short_recipe.frames).outputs(samples)[0]
+    assert torch.allclose(alone, together, atol=1e-5)
+    assert not alone.requires_grad
