@@ -8,8 +8,12 @@ import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from services.cli.console import ProgressDisplay, print_outcome
+
+if TYPE_CHECKING:
+    from workers.tiers import TierProfile
 
 LIVE_SCHEMES = ("rtsp://", "rtsps://")
 
@@ -41,6 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="window length in seconds (default 8)")
     p.add_argument("--stride-seconds", type=_positive(float), metavar="S",
                    help="seconds between window starts (default: the window length; less overlaps)")
+    p.add_argument("--quantization", metavar="MODE",
+                   help="quantise the LLM: none, int8-dynamic, int8-dynamic-token, int8, int4 "
+                        "(default: the tier's; edge int8-dynamic-token, cloud none)")
     p.add_argument("--frames-per-window", type=_positive(int), metavar="N",
                    help="frames given to the model per window (default: the tier's)")
     p.add_argument("--fps", type=_positive(float), metavar="F",
@@ -71,6 +78,18 @@ def stream_id_for(source: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", rest).strip("-") or "stream"
 
 
+def tier_from_args(args: argparse.Namespace) -> TierProfile:
+    """The ``--tier`` profile with the options that override it (frames per window, quantization)."""
+    from workers.tiers import get_tier
+
+    tier = get_tier(args.tier)
+    if args.frames_per_window:
+        tier = replace(tier, frames_per_window=args.frames_per_window)
+    if args.quantization:
+        tier = replace(tier, quantization=args.quantization)
+    return tier
+
+
 def run(args: argparse.Namespace) -> int:
     # Heavy imports here, so that `vila-stream --help` stays fast.
     import ingest
@@ -79,11 +98,9 @@ def run(args: argparse.Namespace) -> int:
     from services.analyze.report import write_report
     from workers.runner import DEFAULT_ACTION_LABELS, WindowRunner
     from workers.runtime.default import default_model_path
-    from workers.tiers import get_tier, load_for_tier
+    from workers.tiers import load_for_tier
 
-    tier = get_tier(args.tier)
-    if args.frames_per_window:
-        tier = replace(tier, frames_per_window=args.frames_per_window)
+    tier = tier_from_args(args)
     config = ingest.IngestConfig(
         window_seconds=args.window_seconds,
         stride_seconds=args.stride_seconds,

@@ -117,3 +117,19 @@ def test_invalid_option_values(cli, tmp_path):
     assert run.returncode == 2 and "must be greater than 0" in run.stderr and "Traceback" not in run.stderr
     run = cli("analyze", clip, "--tier", "moon", want_json=False)
     assert_clean_error(run, 2, "moon", "edge", "cloud")
+    run = cli("analyze", clip, "--quantization", "int3", want_json=False)
+    assert_clean_error(run, 2, "int3", "int8-dynamic-token")
+
+
+def test_quantization_option_overrides_the_tier(cli, tmp_path):
+    from services.cli.analyze import tier_from_args
+    from services.cli.main import build_parser
+
+    args = build_parser().parse_args(["analyze", "clip.mp4"])
+    assert tier_from_args(args).quantization == "int8-dynamic-token"  # the edge tier's
+    args = build_parser().parse_args(["analyze", "clip.mp4", "--quantization", "none", "--frames-per-window", "3"])
+    assert (tier_from_args(args).quantization, tier_from_args(args).frames_per_window) == ("none", 3)
+    clip = make_clip(tmp_path / "scene.mp4", seconds=1.0, fps=10)
+    run = cli("analyze", clip, "--quantization", "none", "--window-seconds", "1")
+    assert run.returncode == 0, run.stderr
+    assert len(run.json["windows"]) == 1
