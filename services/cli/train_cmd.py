@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 SUITES = ("synthetic",)
@@ -41,6 +42,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--suite", default="synthetic", choices=SUITES, help="evaluation suite (default synthetic)")
     ev.add_argument("--clips", type=int, default=500, help="number of held-out clips (default 500)")
     ev.add_argument("--out", type=Path, help="folder for report.json, report.md and confusion.png")
+    ev.add_argument("--tier", default="edge",
+                    help="run the model as this tier runs it: device, dtype, quantisation, frames per window and "
+                         "caption length (default edge, as analyze and the edge worker)")
+    ev.add_argument("--quantization", metavar="MODE", help="override the tier's quantisation (none for float)")
     ev.add_argument("--json", action="store_true", help="print the report as JSON")
     ev.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     ev.set_defaults(func=run_eval)
@@ -70,22 +75,26 @@ def run_eval(args: argparse.Namespace) -> int:
     import torch
 
     from services.core.errors import InvalidInput
-    from workers.runtime import load_model
     from workers.runtime.default import default_model_path
+    from workers.tiers import get_tier, load_for_tier
     from workers.training.evaluate import evaluate, markdown, plot_confusion, suite_jobs
 
     if args.clips < 1:
         raise InvalidInput(f"--clips must be at least 1, got {args.clips}")
     torch.set_num_threads(max(1, args.threads))
-    model = load_model(args.model or default_model_path())
+    tier = get_tier(args.tier)
+    if args.quantization:
+        tier = replace(tier, quantization=args.quantization)
+    model = load_for_tier(args.model or default_model_path(), tier)
     show = sys.stderr.isatty() and not args.json
 
     def progress(done: int, total: int) -> None:
         if show:
             print(f"\r{done}/{total} clips", end="", file=sys.stderr, flush=True)
 
-    report = evaluate(model, suite_jobs(args.clips), progress=progress)
-    report["model"] = model.info.model_id
+    report = evaluate(model, suite_jobs(args.clips), frames=tier.frames_per_window,
+                      max_new_tokens=tier.max_new_tokens, progress=progress)
+    report.update(model=model.info.model_id, tier=tier.name, quantization=tier.quantization)
     if show:
         print(file=sys.stderr)
     if args.out:

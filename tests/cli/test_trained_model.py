@@ -45,6 +45,7 @@ def test_eval_command_writes_the_report(cli, tmp_path, tiny_model_dir):
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     assert report["clips"] == 4 and report["model"] == tiny_model_dir.name and report["passed"] is False
+    assert (report["tier"], report["quantization"]) == ("edge", "int8-dynamic-token")  # as analyze runs it
     assert set(report["attribute_accuracy"]) == {"colour", "shape", "action"}
     assert (tmp_path / "ev" / "confusion.png").stat().st_size > 1000
     assert json.loads((tmp_path / "ev" / "report.json").read_text())["clips"] == 4
@@ -54,6 +55,7 @@ def test_eval_command_writes_the_report(cli, tmp_path, tiny_model_dir):
 def test_bad_train_and_eval_arguments_are_one_line_errors(cli, tmp_path):
     assert_clean_error(cli("eval", "--clips", "0"), 2, "--clips")
     assert_clean_error(cli("eval", "--model", tmp_path / "nope"), 4, "nope")
+    assert_clean_error(cli("eval", "--tier", "moon"), 2, "moon")
     assert_clean_error(cli("train", "--recipe", "nope", tmp_path / "out"), 2, "unknown recipe")
     assert_clean_error(cli("train", tmp_path / "out", "--steps", "0"), 2, "--steps")
 
