@@ -43,6 +43,13 @@ def test_summarise_counts_attributes_and_false_motion():
     assert report["action_top1"] == round(2 / 3, 4)
     assert report["no_motion_clips"] == 1 and report["no_motion_clips_said_moving"] == 1
     assert report["qa_accuracy"] == 1.0 and report["passed"] is False
+    assert (report["strong_drift_clips"], report["strong_drift_clips_said_moving"]) == (0, 0)
+    drift = dict(rows[2], kind="drift")
+    still = _row("a red circle stays still", "a red circle stays still", top1="staying still", main="staying still",
+                 objects=[("red", "circle", "staying still")])
+    report = summarise(rows[:2] + [drift, dict(still, kind="drift")])
+    assert (report["strong_drift_clips"], report["strong_drift_clips_said_moving"]) == (2, 1)
+    assert report["no_motion_clips_said_moving"] == 1
 
 
 def test_evaluate_runs_the_runtime_and_draws_the_confusion(short_run, tmp_path):
