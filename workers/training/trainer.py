@@ -249,7 +249,7 @@ class Trainer:
             bar.set_postfix(loss=f"{loss:.3f}")
 
         warm_up_tower(model, frames, steps=r.vision_steps, batch=r.vision_batch, lr=r.vision_lr, seed=r.seed,
-                      scene_weight=r.vision_scene_weight, on_step=on_step)
+                      scene_weight=r.vision_scene_weight, gain_jitter=r.vision_gain_jitter, on_step=on_step)
         bar.close()
 
     @staticmethod

@@ -104,12 +104,20 @@ def nearest_object(plan: ScenePlan, frame: int, grid: int) -> np.ndarray:
     return (nearest * 2 - 1).astype(np.float32)
 
 
+def with_gain(image: Image.Image, gain: float) -> Image.Image:
+    """``image`` with its brightness scaled by ``gain`` (like the scenes' auto-exposure drift), clipped."""
+    array = np.asarray(image, dtype=np.float32) * gain
+    return Image.fromarray(np.clip(array + 0.5, 0, 255).astype(np.uint8))
+
+
 def warm_up_tower(model: VilaModel, frames: FrameSource, *, steps: int, batch: int, lr: float,
-                  seed: int, scene_weight: float = 0.0,
+                  seed: int, scene_weight: float = 0.0, gain_jitter: float = 0.0,
                   on_step: Callable[[int, float], None] | None = None) -> None:
     """Train ``model.tower`` (in place) with the patch head for ``steps`` steps of ``batch`` frames.
 
-    ``frames(rng, n)`` returns n (model-size image, its plan, its frame index).
+    ``frames(rng, n)`` returns n (model-size image, its plan, its frame index). ``gain_jitter`` scales
+    each frame's brightness by a random factor within 1 +- it, so that the features (the objects' centres
+    above all) do not move with the exposure: a brightness drift alone must not read as motion.
     """
     tower = model.tower
     grid = int(round(tower.num_tokens ** 0.5))
@@ -126,7 +134,10 @@ def warm_up_tower(model: VilaModel, frames: FrameSource, *, steps: int, batch: i
             group["lr"] = lr * min(1.0, (step + 1) / 30) * (0.1 + 0.9 * (1 - step / steps))
         rng = random.Random(f"{seed}-vision-{step}")
         items = frames(rng, batch)
-        pixels = model.processor([image for image, _, _ in items]).to(model.device, model.dtype)
+        images = [image for image, _, _ in items]
+        if gain_jitter > 0:
+            images = [with_gain(image, rng.uniform(1 - gain_jitter, 1 + gain_jitter)) for image in images]
+        pixels = model.processor(images).to(model.device, model.dtype)
         labels = [patch_labels(plan, index, grid) for _, plan, index in items]
         colours = torch.from_numpy(np.stack([c for c, _ in labels])).reshape(-1)
         shapes = torch.from_numpy(np.stack([s for _, s in labels])).reshape(-1)

@@ -61,3 +61,13 @@ def test_scene_loss_is_lowest_at_the_target():
     wrong[..., 0] = -wrong[..., 0]
     tokens = lambda t: t.reshape(1, 1, -1).expand(1, 4, -1)  # noqa: E731 - every token says the same
     assert scene_loss(tokens(right), target) < 0.01 < 1.0 < scene_loss(tokens(wrong), target)
+
+
+def test_gain_scales_brightness_and_clips():
+    from PIL import Image
+
+    from workers.training.vision_warmup import with_gain
+
+    image = Image.fromarray(np.array([[[100, 200, 250]]], dtype=np.uint8))
+    assert np.asarray(with_gain(image, 1.2)).tolist() == [[[120, 240, 255]]]
+    assert np.asarray(with_gain(image, 0.8)).tolist() == [[[80, 160, 200]]]
