@@ -80,8 +80,9 @@ class Recipe:
     vision_lr: float = 3e-3
     # Weight of the warm-up's whole-frame target (vision_warmup.scene_descriptor); 0 leaves it out.
     vision_scene_weight: float = 0.0
-    # Random brightness gain (1 +- this) on warm-up frames, against drift read as motion; 0 leaves it out.
-    vision_gain_jitter: float = 0.0
+    # Random brightness gain (1 +- this) on warm-up frames, so the features do not move with the exposure:
+    # drift read as motion halved and two-object clips 0.11 -> 0.30 (docs/training.md, third investigation).
+    vision_gain_jitter: float = 0.25
     tower_from_scratch: bool = False
     stages: tuple[Stage, ...] = ()
     save_every: int = 200
