@@ -224,7 +224,7 @@ def markdown(report: dict, model_id: str) -> str:
     lines = [
         f"# Synthetic suite: {model_id}", "",
         f"{report['clips']} held-out clips (evaluation seeds; some object pairs never seen together in training)"
-        + (f", run as the {report['tier']} tier runs it (quantization {report['quantization']})" if "tier" in report
+        + (f"; {report['tier']} tier profile, LLM quantization {report['quantization']}" if "tier" in report
            else "") + ".", "",
         "| metric | value | threshold |", "|---|---|---|",
         f"| single-object clips, colour+shape+action all correct | {report['single_all_correct']} | >= 0.95 |",
