@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import queue
+import signal
 import threading
 from typing import Iterator, TypeVar
 
@@ -140,10 +141,16 @@ def _update_json(update: TimelineEntry | StreamEvent) -> dict:
 
 
 def run_watch(args: argparse.Namespace) -> int:
+    # Ctrl-C (or SIGTERM) is how a watch ends. Set the handlers explicitly: a process started from a
+    # background job inherits SIGINT ignored, and Python then never raises KeyboardInterrupt.
+    previous = {sig: signal.signal(sig, signal.default_int_handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         _follow(args)
-    except KeyboardInterrupt:  # Ctrl-C is how a watch ends
+    except KeyboardInterrupt:
         pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
 
 

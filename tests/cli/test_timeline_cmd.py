@@ -122,10 +122,13 @@ def test_watch_prints_entries_written_after_it_started(server, store):
     assert set(got[0]["window"]) == ANALYZE_WINDOW_KEYS
 
 
-def test_watch_ends_cleanly_on_ctrl_c(server, store):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_watch_ends_cleanly_on_ctrl_c(server, store, sig):
+    """Also when started with SIGINT ignored, as a background job of a shell starts it."""
     sid = new_stream_id("watch")
     proc = subprocess.Popen([sys.executable, "-m", "services.cli.main", "watch", sid, "--server", server.target],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         line, i = "", 0
         os.set_blocking(proc.stdout.fileno(), False)
@@ -136,7 +139,7 @@ def test_watch_ends_cleanly_on_ctrl_c(server, store):
             time.sleep(0.3)
             line = proc.stdout.readline()
         assert line.startswith(f"{sid}  00:"), line
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         assert proc.wait(30) == 0, proc.stderr.read()
         assert "Traceback" not in proc.stderr.read()
     finally:
