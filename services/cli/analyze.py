@@ -79,13 +79,14 @@ def stream_id_for(source: str) -> str:
 
 
 def tier_from_args(args: argparse.Namespace) -> TierProfile:
-    """The ``--tier`` profile with the options that override it (frames per window, quantization)."""
+    """The ``--tier`` profile with the options that override it (frames per window, quantization);
+    a command may have only some of them (``eval`` has no ``--frames-per-window``)."""
     from workers.tiers import get_tier
 
     tier = get_tier(args.tier)
-    if args.frames_per_window:
+    if getattr(args, "frames_per_window", None):
         tier = replace(tier, frames_per_window=args.frames_per_window)
-    if args.quantization:
+    if getattr(args, "quantization", None):
         tier = replace(tier, quantization=args.quantization)
     return tier
 

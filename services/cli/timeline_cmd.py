@@ -9,15 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import queue
 import signal
-import threading
-from typing import Iterator, TypeVar
 
 from services.aggregation.timeline import format_clock
 from services.core.types import StreamEvent, TimelineEntry
-
-T = TypeVar("T")
 
 
 def _seconds(text: str) -> float:
@@ -154,41 +149,10 @@ def run_watch(args: argparse.Namespace) -> int:
     return 0
 
 
-def in_background(items: Iterator[T], size: int = 64) -> Iterator[T]:
-    """``items``, iterated on a daemon thread and handed over through a bounded queue.
-
-    Ctrl-C then always reaches the main thread in plain Python (waiting on the queue), never
-    inside gRPC's own waiting for the next message, where an interrupt can leave the call stuck
-    and the process unable to exit. An exception of the iteration is raised here.
-    """
-    handover: queue.Queue = queue.Queue(maxsize=size)
-    end = object()
-
-    def pump() -> None:
-        try:
-            for item in items:
-                handover.put(item)
-        except BaseException as exc:  # handed to the main thread, which raises it
-            handover.put(exc)
-        handover.put(end)
-
-    threading.Thread(target=pump, name="watch", daemon=True).start()
-    while True:
-        try:
-            item = handover.get(timeout=0.5)
-        except queue.Empty:
-            continue
-        if item is end:
-            return
-        if isinstance(item, BaseException):
-            raise item
-        yield item
-
-
 def _follow(args: argparse.Namespace) -> None:
     seen = 0
     with _client(args) as client:
-        for update in in_background(client.watch(args.streams)):
+        for update in client.watch(args.streams):
             if args.json:
                 print(json.dumps(_update_json(update)), flush=True)
             elif isinstance(update, TimelineEntry):

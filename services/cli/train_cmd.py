@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 SUITES = ("synthetic",)
@@ -76,15 +75,14 @@ def run_eval(args: argparse.Namespace) -> int:
 
     from services.core.errors import InvalidInput
     from workers.runtime.default import default_model_path
-    from workers.tiers import get_tier, load_for_tier
+    from services.cli.analyze import tier_from_args
+    from workers.tiers import load_for_tier
     from workers.training.evaluate import evaluate, markdown, plot_confusion, suite_jobs
 
     if args.clips < 1:
         raise InvalidInput(f"--clips must be at least 1, got {args.clips}")
     torch.set_num_threads(max(1, args.threads))
-    tier = get_tier(args.tier)
-    if args.quantization:
-        tier = replace(tier, quantization=args.quantization)
+    tier = tier_from_args(args)
     model = load_for_tier(args.model or default_model_path(), tier)
     show = sys.stderr.isatty() and not args.json
 

@@ -145,18 +145,3 @@ def test_watch_ends_cleanly_on_ctrl_c(server, store, sig):
     finally:
         proc.kill()
 
-
-def test_in_background_keeps_order_and_raises_the_iterations_error():
-    from services.cli.timeline_cmd import in_background
-
-    assert list(in_background(iter(range(200)), size=4)) == list(range(200))
-
-    def failing():
-        yield 1
-        raise ValueError("summarizer went away")
-
-    got = []
-    with pytest.raises(ValueError, match="went away"):
-        for item in in_background(failing()):
-            got.append(item)
-    assert got == [1]

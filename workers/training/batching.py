@@ -62,13 +62,16 @@ class TurnEncoder:
             self._answers[answer] = list(ids) + [self.end_id]
         return self._answers[answer]
 
-    def encode_clips(self, clips: Sequence[Sequence[Image.Image]]) -> list[torch.Tensor]:
-        """Projected features per clip, (frames, tokens, hidden), with gradients where parameters train."""
+    def tower_outputs(self, clips: Sequence[Sequence[Image.Image]]) -> list[torch.Tensor]:
+        """The vision tower's output per clip, (frames, tokens, width), with gradients where the tower trains."""
         model = self.model
         frames = [f for clip in clips for f in clip]
         pixels = model.processor(frames).to(model.device, model.dtype)
-        features = model.projector(model.tower(pixels))
-        return list(torch.split(features, [len(c) for c in clips], dim=0))
+        return list(torch.split(model.tower(pixels), [len(c) for c in clips], dim=0))
+
+    def encode_clips(self, clips: Sequence[Sequence[Image.Image]]) -> list[torch.Tensor]:
+        """Projected features per clip, (frames, tokens, hidden), with gradients where parameters train."""
+        return self.project(self.tower_outputs(clips))
 
     def project(self, tower_outputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         """Projected features per clip from the tower's outputs per clip (a frozen tower's, computed once)."""

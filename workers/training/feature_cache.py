@@ -12,7 +12,7 @@ from typing import Sequence
 
 import torch
 
-from workers.runtime.model import VilaModel
+from workers.training.batching import TurnEncoder
 from workers.training.data import Sample, load_frames
 
 
@@ -22,10 +22,11 @@ def media_key(sample: Sample) -> tuple:
 
 
 class TowerCache:
-    """``outputs(samples)``: each sample's tower output (frames, tokens, width), computed on first use."""
+    """``outputs(samples)``: each sample's tower output (frames, tokens, width), computed on first use
+    through ``encoder`` (the stage's :class:`TurnEncoder`)."""
 
-    def __init__(self, model: VilaModel, frames: int) -> None:
-        self.model, self.frames = model, frames
+    def __init__(self, encoder: TurnEncoder, frames: int) -> None:
+        self.encoder, self.frames = encoder, frames
         self._store: dict[tuple, torch.Tensor] = {}
 
     def __len__(self) -> int:
@@ -34,10 +35,8 @@ class TowerCache:
     def outputs(self, samples: Sequence[Sample]) -> list[torch.Tensor]:
         missing = list({media_key(s): s for s in samples if media_key(s) not in self._store}.values())
         if missing:
-            clips = [load_frames(s, self.frames) for s in missing]
-            pixels = self.model.processor([f for clip in clips for f in clip]).to(self.model.device, self.model.dtype)
             with torch.no_grad():
-                out = self.model.tower(pixels)
-            for sample, part in zip(missing, torch.split(out, [len(c) for c in clips], dim=0)):
-                self._store[media_key(sample)] = part.clone()
+                outputs = self.encoder.tower_outputs([load_frames(s, self.frames) for s in missing])
+            for sample, output in zip(missing, outputs):
+                self._store[media_key(sample)] = output.clone()
         return [self._store[media_key(s)] for s in samples]

@@ -45,9 +45,7 @@ from workers.training.scenes.text import CAPTION_PROMPTS, vocabulary
 from workers.training.vision_warmup import warm_up_tower
 
 DONE = "DONE"
-DATASETS = ("image_text", "video_text", "conversations", "positions")
-# What the LLM's text warm-up reads (the auxiliary ``positions`` turns are for stages that ask for them).
-TEXT_DATASETS = ("image_text", "video_text", "conversations")
+DATASETS = ("image_text", "video_text", "conversations")
 
 
 def corpus() -> list[str]:
@@ -151,7 +149,7 @@ class Trainer:
         model = load_model(base)
         params = set_trainable(model, ("llm",))
         optimizer = torch.optim.AdamW(params, lr=2e-3, weight_decay=0.01)
-        pairs = text_pairs([s for kind in TEXT_DATASETS for s in data[kind]])
+        pairs = text_pairs([s for kind in DATASETS for s in data[kind]])
         encoder = TurnEncoder(model)
         bar = tqdm(range(r.text_steps), desc="base: LLM text warm-up", disable=not self.progress)
         for step in bar:
@@ -185,7 +183,7 @@ class Trainer:
         encoder = TurnEncoder(model)
         pool = [s for kind in stage.datasets for s in data[kind] if s.has_media]
         # A frozen tower's outputs are computed once per clip (feature_cache).
-        cache = None if "vision_tower" in names else TowerCache(model, r.frames)
+        cache = None if "vision_tower" in names else TowerCache(encoder, r.frames)
         bar = tqdm(range(start, stage.steps), initial=start, total=stage.steps, disable=not self.progress,
                    desc=f"stage {index} {stage.name} [{'+'.join(names)}]")
         began = time.perf_counter()

@@ -8,8 +8,7 @@ import pytest
 from services.core.errors import InvalidInput
 from workers.training.data import load_frames, read_dataset
 from workers.training.scenes import caption, plan_scene
-from workers.training.scenes.dataset import (ACTION_QUESTION, COLUMNS, main_action, position_turns, where,
-                                             write_datasets)
+from workers.training.scenes.dataset import ACTION_QUESTION, main_action, write_datasets
 from workers.training.scenes.spec import ACTIONS
 from workers.training.scenes.video import write_clip
 
@@ -55,21 +54,3 @@ def test_bad_datasets_name_the_problem(tmp_path, content, message):
     (tmp_path / "bad.json").write_text(content)
     with pytest.raises(InvalidInput, match=message):
         read_dataset(tmp_path / "bad.json")
-
-
-def test_position_turns_say_where_an_object_starts_and_ends():
-    plan = plan_scene(7, objects=[["red", "circle"]], actions=["moving left"])
-    turns = dict(position_turns(plan, 4))
-    first = turns["Where is the red circle in the first frame?"].split()[-1]
-    last = turns["Where is the red circle in the last frame?"].split()[-1]
-    columns = [c.split()[-1] for c in COLUMNS]
-    assert columns.index(first) > columns.index(last)  # it moved left
-    appearing = plan_scene(8, objects=[["blue", "square"]], actions=["appearing"])
-    assert [q for q, _ in position_turns(appearing, 4)] == ["Where is the blue square in the last frame?"]
-    assert where(0.01, 0.99) == "bottom far left" and where(0.5, 0.5) == "middle centre"
-
-
-def test_positions_dataset_is_written(tmp_path):
-    paths = write_datasets(tmp_path, [(100, {"count": 1})], frames=4, image_size=32, max_side=160, workers=1)
-    [sample] = read_dataset(paths["positions"])
-    assert sample.turns == tuple(position_turns(plan_scene(100, count=1), 4))

@@ -19,7 +19,7 @@ def test_cached_tower_outputs_give_the_same_batch_as_the_frames(short_run, short
     picked = random.Random(0).sample(samples, 3)
     turns = [Turn(i, *s.turns[0]) for i, s in enumerate(picked)]
     encoder = TurnEncoder(model)
-    cache = TowerCache(model, short_recipe.frames)
+    cache = TowerCache(encoder, short_recipe.frames)
 
     cached = turn_loss(model.llm, encoder.build_projected(encoder.project(cache.outputs(picked)), turns))
     direct = turn_loss(model.llm, encoder.build([load_frames(s, short_recipe.frames) for s in picked], turns))
@@ -33,7 +33,8 @@ def test_cached_outputs_do_not_change_when_the_batch_does(short_run, short_recip
     model = load_model(short_run / "stage1-align")
     param_groups(model, ("mm_projector", "llm"))
     samples = read_dataset(short_run / "data" / "video_text.json")[:4]
-    alone = TowerCache(model, short_recipe.frames).outputs(samples[:1])[0]
-    together = TowerCache(model, short_recipe.frames).outputs(samples)[0]
+    encoder = TurnEncoder(model)
+    alone = TowerCache(encoder, short_recipe.frames).outputs(samples[:1])[0]
+    together = TowerCache(encoder, short_recipe.frames).outputs(samples)[0]
     assert torch.allclose(alone, together, atol=1e-5)
     assert not alone.requires_grad

@@ -7,9 +7,7 @@ the ingest path (``frames.window_images``), stores them as PNG in
 * ``image_text.json``: one frame and the objects it shows (``a red circle and a blue square``);
 * ``video_text.json``: the clip and its canonical caption;
 * ``conversations.json``: the clip and its instruction turns (caption prompts, the
-  action question over the seven actions, and the QA of ``text.questions``);
-* ``positions.json``: the clip and where each object is in its first and last frame
-  (auxiliary turns that teach the LLM to read one frame's positions).
+  action question over the seven actions, and the QA of ``text.questions``).
 
 Each record is ``{"id", "image" | "video", "conversations": [{"from": "human",
 "value": "<video>\\n..."}, {"from": "gpt", "value": "..."}, ...]}`` (paths relative
@@ -59,34 +57,6 @@ def action_turns(plan: ScenePlan, rng: random.Random, labels: Sequence[str] = AC
     return [(ACTION_QUESTION.format(options=", ".join(o)), answer) for o in (labels, shuffled)]
 
 
-POSITION_QUESTION = "Where is the {colour} {shape} in the {which} frame?"
-COLUMNS = ("far left", "left", "centre", "right", "far right")
-ROWS = ("top", "upper", "middle", "lower", "bottom")
-
-
-def where(x: float, y: float) -> str:
-    """A position (fractions of the frame) in words: ``<row> <column>`` on a 5 x 5 grid."""
-    def cell(v: float) -> int:
-        return min(4, max(0, int(v * 5)))
-    return f"{ROWS[cell(y)]} {COLUMNS[cell(x)]}"
-
-
-def position_turns(plan: ScenePlan, frames: int) -> list[tuple[str, str]]:
-    """Where each object is in the first and in the last sampled frame (when visible there).
-
-    Auxiliary supervision: answering it teaches the LLM to pick out one frame of
-    the video and read an object's position there, the two halves of telling a motion.
-    """
-    picked = sample_times(plan, frames)
-    turns = []
-    for obj in plan.objects:
-        for which, index in (("first", picked[0]), ("last", picked[-1])):
-            if obj.alpha(index) > 0.5:
-                question = POSITION_QUESTION.format(colour=obj.colour, shape=obj.shape, which=which)
-                turns.append((question, where(*obj.position(index, plan.frames))))
-    return turns
-
-
 def _turn(question: str, answer: str, media: str | None) -> list[dict]:
     tag = f"<{media}>\n" if media else ""
     return [{"from": "human", "value": tag + question}, {"from": "gpt", "value": answer}]
@@ -118,7 +88,7 @@ def write_datasets(root: Path, jobs: Iterable[tuple[int, dict]], *, frames: int,
         for done, _ in enumerate(pool.map(_render, todo, chunksize=32), 1):
             if progress:
                 progress(done)
-    image_text, video_text, conversations, positions, scenes = [], [], [], [], []
+    image_text, video_text, conversations, scenes = [], [], [], []
     for seed, options, *_ in todo:
         plan = plan_scene(seed, **options)
         rng = random.Random(seed)
@@ -134,16 +104,11 @@ def write_datasets(root: Path, jobs: Iterable[tuple[int, dict]], *, frames: int,
         conversations.append({"id": f"{cid}-c", "video": f"frames/{cid}",
                               "conversations": [m for i, (q, a) in enumerate(turns)
                                                 for m in _turn(q, a, "video" if i == 0 else None)]})
-        where_turns = position_turns(plan, frames)
-        if where_turns:
-            positions.append({"id": f"{cid}-p", "video": f"frames/{cid}",
-                              "conversations": [m for i, (q, a) in enumerate(where_turns)
-                                                for m in _turn(q, a, "video" if i == 0 else None)]})
         scenes.append({"id": cid, "seed": seed, "options": options, "caption": text,
                        "objects": [[o.colour, o.shape, o.action] for o in ordered(plan)]})
     paths = {}
     for name, records in (("image_text", image_text), ("video_text", video_text),
-                          ("conversations", conversations), ("positions", positions), ("scenes", scenes)):
+                          ("conversations", conversations), ("scenes", scenes)):
         paths[name] = root / f"{name}.json"
         paths[name].write_text(json.dumps(records, indent=1) + "\n")
     return paths
