@@ -73,8 +73,15 @@ def find_kafka_libs(version: str = KAFKA_VERSION, home: Path | None = None) -> P
 
 
 def new_cluster_id() -> str:
-    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding, as ``kafka-storage random-uuid``."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding, as ``kafka-storage random-uuid``.
+
+    Like Kafka's own ``Uuid.randomUuid`` it never starts with "-": kafka-storage's argument parser would
+    read such an id as an option and refuse to format (1 start in 64 failed that way).
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def broker_properties(host: str, port: int, controller_port: int, data_dir: Path | str,

@@ -119,3 +119,16 @@ def test_old_java_is_refused(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(MissingDependency, match=r"needs Java 17\+, .* is: openjdk version \"11.0.2\""):
         find_java()
+
+
+def test_cluster_id_never_starts_with_a_dash(monkeypatch):
+    # kafka-storage reads "-t -xyz..." as an option and refuses to format: CI failed once on such an id
+    from services.cluster import kafka_broker
+    dash_first = uuid.UUID(bytes=bytes([0xF8]) + bytes(15))
+    plain = uuid.UUID(bytes=bytes([0x10]) + bytes(15))
+    draws = iter([dash_first, dash_first, plain])
+    monkeypatch.setattr(kafka_broker.uuid, "uuid4", lambda: next(draws))
+    assert kafka_broker.base64.urlsafe_b64encode(dash_first.bytes).decode().startswith("-")
+    cluster_id = kafka_broker.new_cluster_id()
+    assert cluster_id == kafka_broker.base64.urlsafe_b64encode(plain.bytes).rstrip(b"=").decode()
+    assert re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_-]{21}", cluster_id)
