@@ -1,18 +1,21 @@
 """The default candidate action labels scored for every window.
 
-Kept here (no torch import) so that the dispatcher can send them to workers without
-loading the model runtime; ``workers.runner`` re-exports this tuple.
+They are the seven actions of the embedded default model (``tiny-synthetic-v1``,
+trained to answer the action question with exactly these words; the scene
+spec's ``ACTIONS``), which are also generic motion labels for a camera scene.
+A real VILA checkpoint scores any labels: pass your own (``--actions``, the
+dispatcher's ``labels`` setting). Kept here (no torch import) so that the
+dispatcher can send them to workers without loading the model runtime;
+``workers.runner`` re-exports this tuple.
 """
 from __future__ import annotations
 
 DEFAULT_ACTION_LABELS: tuple[str, ...] = (
-    "a person walking",
-    "a vehicle moving",
-    "an object moving left",
-    "an object moving right",
-    "an object moving up",
-    "an object moving down",
-    "an object appearing",
-    "an object disappearing",
-    "nothing moving",
+    "moving left",
+    "moving right",
+    "moving up",
+    "moving down",
+    "staying still",
+    "appearing",
+    "disappearing",
 )

@@ -27,14 +27,13 @@ from typing import Callable
 from workers.runtime.model import VilaModel
 from workers.training.scenes.dataset import main_action
 from workers.training.scenes.frames import window_images
-from workers.training.scenes.spec import ACTIONS, MOTIONS, OBJECTS, plan_scene
+from workers.training.scenes.spec import ACTIONS, MOTIONS, OBJECTS, STILL_ACTIONS, plan_scene
 from workers.training.scenes.split import EVAL_SEEDS, all_pairs, held_out_pairs
 from workers.training.scenes.text import VERBS, caption, ordered, questions
 
 CLAUSE = re.compile(r"a (\w+) (\w+) (" + "|".join(VERBS.values()) + r")\b")
 ACTION_OF_VERB = {v: k for k, v in VERBS.items()}
 THRESHOLDS = {"single_all_correct": 0.95, "two_all_correct": 0.90, "action_top1": 0.95}
-STILL_ACTIONS = ("staying still", "appearing", "disappearing")
 
 
 @dataclass(frozen=True)

@@ -128,7 +128,7 @@ class Trainer:
         if not (root / DONE).is_file():
             r = self.recipe
             jobs = training_jobs(r.train_clips, seed=r.seed, two_object_share=r.two_object_share,
-                                 held=held_out_pairs(r.held_out_pairs, r.seed))
+                                 held=held_out_pairs(r.held_out_pairs, r.seed), still_share=r.still_share)
             began = time.perf_counter()
             bar = tqdm(total=len(jobs), desc="render scenes", disable=not self.progress, unit="clip")
             write_datasets(root, jobs, frames=r.frames, image_size=r.dims.image_size, max_side=r.render_side,
@@ -163,7 +163,8 @@ class Trainer:
             bar.set_postfix(loss=f"{loss.item():.3f}")
         self._warm_up_vision(model)
         save_checkpoint(model, base, base, extra={"stage": "base", "text_steps": r.text_steps,
-                                                  "vision_steps": r.vision_steps})
+                                                  "vision_steps": r.vision_steps,
+                                                  "torch_threads": torch.get_num_threads()})
         (base / DONE).write_text("ok\n")
         self._write_losses()
         return base
@@ -215,7 +216,8 @@ class Trainer:
         self.log(f"stage {index} ({stage.name}) trained {stage.steps - start} steps "
                  f"in {time.perf_counter() - began:.0f} s")
         save_checkpoint(model, previous, target, extra={"stage": stage.name, "trainable": list(names),
-                                                        "steps": stage.steps, "recipe": r.name})
+                                                        "steps": stage.steps, "recipe": r.name,
+                                                        "torch_threads": torch.get_num_threads()})
         (target / DONE).write_text("ok\n")
         self._write_losses()
         state_path.unlink(missing_ok=True)
@@ -229,14 +231,22 @@ class Trainer:
         root = self.out / "data"
         scenes = json.loads((root / "scenes.json").read_text())
 
+        # Each stored frame is drawn many times (3,600 steps of 64 from 32,000 frames): plan and read it once.
+        plans: dict[str, tuple] = {}
+        images: dict[tuple[str, int], Image.Image] = {}
+
         def frames(rng: random.Random, n: int):
             items = []
             for record in rng.sample(scenes, min(n, len(scenes))):
-                plan = plan_scene(record["seed"], **record["options"])
-                picked = sample_times(plan, r.frames)
+                if record["id"] not in plans:
+                    plan = plan_scene(record["seed"], **record["options"])
+                    plans[record["id"]] = (plan, sample_times(plan, r.frames))
+                plan, picked = plans[record["id"]]
                 k = rng.randrange(len(picked))
-                with Image.open(root / "frames" / record["id"] / f"{k}.png") as image:
-                    items.append((image.convert("RGB"), plan, picked[k]))
+                if (record["id"], k) not in images:
+                    with Image.open(root / "frames" / record["id"] / f"{k}.png") as image:
+                        images[record["id"], k] = image.convert("RGB")
+                items.append((images[record["id"], k], plan, picked[k]))
             return items
 
         bar = tqdm(total=r.vision_steps, desc="base: vision warm-up", disable=not self.progress)

@@ -10,6 +10,7 @@ training glue and is dropped; only the tower's weights are kept.
 """
 from __future__ import annotations
 
+import functools
 import random
 from typing import Callable
 
@@ -104,6 +105,13 @@ def nearest_object(plan: ScenePlan, frame: int, grid: int) -> np.ndarray:
     return (nearest * 2 - 1).astype(np.float32)
 
 
+def frame_targets(plan: ScenePlan, frame: int, grid: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The warm-up's targets for one frame: :func:`patch_labels` (colour and shape ids) and
+    :func:`nearest_object`."""
+    colours, shapes = patch_labels(plan, frame, grid)
+    return colours, shapes, nearest_object(plan, frame, grid)
+
+
 def with_gain(image: Image.Image, gain: float) -> Image.Image:
     """``image`` with its brightness scaled by ``gain`` (like the scenes' auto-exposure drift), clipped."""
     array = np.asarray(image, dtype=np.float32) * gain
@@ -129,6 +137,8 @@ def warm_up_tower(model: VilaModel, frames: FrameSource, *, steps: int, batch: i
         p.requires_grad_(True)
     tower.train()
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    # A frame is drawn many times over the warm-up: its targets are computed once (plans are hashable).
+    targets = functools.lru_cache(maxsize=None)(frame_targets)
     for step in range(steps):
         for group in optimizer.param_groups:
             group["lr"] = lr * min(1.0, (step + 1) / 30) * (0.1 + 0.9 * (1 - step / steps))
@@ -138,13 +148,13 @@ def warm_up_tower(model: VilaModel, frames: FrameSource, *, steps: int, batch: i
         if gain_jitter > 0:
             images = [with_gain(image, rng.uniform(1 - gain_jitter, 1 + gain_jitter)) for image in images]
         pixels = model.processor(images).to(model.device, model.dtype)
-        labels = [patch_labels(plan, index, grid) for _, plan, index in items]
-        colours = torch.from_numpy(np.stack([c for c, _ in labels])).reshape(-1)
-        shapes = torch.from_numpy(np.stack([s for _, s in labels])).reshape(-1)
+        labels = [targets(plan, index, grid) for _, plan, index in items]
+        colours = torch.from_numpy(np.stack([c for c, _, _ in labels])).reshape(-1)
+        shapes = torch.from_numpy(np.stack([s for _, s, _ in labels])).reshape(-1)
         features = tower(pixels)
         colour_logits, shape_logits, where = head(features)
         loss = patch_loss(colour_logits, shape_logits, colours, shapes)
-        near = torch.from_numpy(np.stack([nearest_object(plan, index, grid) for _, plan, index in items]))
+        near = torch.from_numpy(np.stack([n for _, _, n in labels]))
         loss = loss + nn.functional.mse_loss(where, near.reshape(where.shape).to(where.device))
         if head.scene is not None:
             scenes = torch.from_numpy(np.stack([scene_descriptor(plan, index) for _, plan, index in items]))

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from workers.runtime import load_model
 from workers.training.evaluate import evaluate, parse_caption, plot_confusion, suite_jobs, summarise
+from workers.training.scenes import plan_scene
+from workers.training.scenes.spec import STILL_ACTIONS
 from workers.training.scenes.split import EVAL_SEEDS, TRAIN_SEEDS, held_out_pairs, is_held_out, training_jobs
 
 
@@ -17,6 +19,23 @@ def test_suite_is_held_out_from_training():
     assert kinds.count("single") == 225 and kinds.count("two") + kinds.count("two-held-out") == 225
     assert all(is_held_out(*j.options["objects"], held) for j in jobs if j.kind == "two-held-out")
     assert suite_jobs(500) == jobs
+
+
+def test_still_share_adds_hard_negatives_without_held_out_pairs():
+    held = held_out_pairs(20)
+    plain = training_jobs(2000, seed=0, two_object_share=0.6, held=held)
+    mixed = training_jobs(2000, seed=0, two_object_share=0.6, held=held, still_share=0.1)
+    still = [(s, o) for s, o in mixed if "drift" in o]
+    assert 150 < len(still) < 250 and not any("drift" in o for _, o in plain)
+    for seed, options in still:
+        assert set(options["actions"]) <= set(STILL_ACTIONS) and 0.10 <= abs(options["drift"]) <= 0.20
+        plan = plan_scene(seed, **options)
+        assert all(o.action in STILL_ACTIONS for o in plan.objects) and abs(plan.drift) >= 0.10
+        if len(options["objects"]) == 2:
+            assert not is_held_out(*options["objects"], held)
+    # the other clips are those of the plain recipe
+    kept = {s: o for s, o in mixed if "drift" not in o}
+    assert all(dict(plain)[s] == o for s, o in kept.items())
 
 
 def test_parse_caption():

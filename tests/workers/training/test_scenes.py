@@ -122,3 +122,10 @@ def test_patch_labels_mark_the_object_where_the_model_sees_it():
     assert abs(cols.mean() + 0.5 - x * 8) <= 1.0 and abs(rows.mean() + 0.5 - y * 8) <= 1.0
     late = patch_labels(plan, plan.frames - 1, 8)[0]
     assert np.nonzero(late)[1].mean() > cols.mean() + 1  # moved right by more than a patch
+
+
+def test_default_action_labels_are_the_scene_actions():
+    # analyze, the dispatcher and the worker score these by default: the embedded model's own vocabulary
+    from services.core.labels import DEFAULT_ACTION_LABELS
+    from workers.training.scenes.spec import ACTIONS
+    assert DEFAULT_ACTION_LABELS == ACTIONS

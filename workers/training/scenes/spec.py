@@ -29,6 +29,7 @@ COLOURS: dict[str, tuple[int, int, int]] = {
 SHAPES = ("circle", "square", "triangle")
 MOTIONS = {"moving left": (-1, 0), "moving right": (1, 0), "moving up": (0, -1), "moving down": (0, 1)}
 ACTIONS = ("moving left", "moving right", "moving up", "moving down", "staying still", "appearing", "disappearing")
+STILL_ACTIONS = ("staying still", "appearing", "disappearing")  # the actions without motion
 OBJECTS: tuple[tuple[str, str], ...] = tuple((c, s) for c in COLOURS for s in SHAPES)
 
 MIN_TRAVEL, MAX_STILL = 0.30, 0.03

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import random
 
-from workers.training.scenes.spec import OBJECTS
+from workers.training.scenes.spec import OBJECTS, STILL_ACTIONS
 
 TRAIN_SEEDS = 1_000_000
 EVAL_SEEDS = 900_000_000
@@ -31,8 +31,13 @@ def is_held_out(a, b, held: set[Pair]) -> bool:
     return tuple(sorted((tuple(a), tuple(b)))) in held
 
 
-def training_jobs(count: int, *, seed: int, two_object_share: float, held: set[Pair]) -> list[tuple[int, dict]]:
-    """``count`` (scene seed, plan options) for training: seeds from the training range, no held-out pair."""
+def training_jobs(count: int, *, seed: int, two_object_share: float, held: set[Pair],
+                  still_share: float = 0.0) -> list[tuple[int, dict]]:
+    """``count`` (scene seed, plan options) for training: seeds from the training range, no held-out pair.
+
+    A ``still_share`` of the clips are hard negatives for motion: nothing moves (each object stays still,
+    appears or disappears) under a strong brightness drift (10-20 %), which must not read as motion.
+    """
     allowed = [p for p in all_pairs() if tuple(sorted(p)) not in held]
     jobs = []
     for i in range(count):
@@ -41,7 +46,14 @@ def training_jobs(count: int, *, seed: int, two_object_share: float, held: set[P
         if rng.random() < two_object_share:
             pair = list(rng.choice(allowed))
             rng.shuffle(pair)
-            jobs.append((scene_seed, {"objects": [list(o) for o in pair]}))
+            options: dict = {"objects": [list(o) for o in pair]}
         else:
-            jobs.append((scene_seed, {"count": 1}))
+            options = {"count": 1}
+        if still_share and rng.random() < still_share:
+            objects = options.get("objects") or [list(rng.choice(OBJECTS))]
+            options = {"objects": objects,
+                       "actions": [rng.choice(STILL_ACTIONS) if rng.random() < 0.4 else "staying still"
+                                   for _ in objects],
+                       "drift": rng.choice([-1, 1]) * rng.uniform(0.10, 0.20)}
+        jobs.append((scene_seed, options))
     return jobs
