@@ -27,8 +27,8 @@ from typing import Callable
 from workers.runtime.model import VilaModel
 from workers.training.scenes.dataset import main_action
 from workers.training.scenes.frames import window_images
-from workers.training.scenes.spec import ACTIONS, MOTIONS, OBJECTS, STILL_ACTIONS, plan_scene
-from workers.training.scenes.split import EVAL_SEEDS, all_pairs, held_out_pairs
+from workers.training.scenes.spec import ACTIONS, MOTIONS, OBJECTS, plan_scene
+from workers.training.scenes.split import EVAL_SEEDS, all_pairs, held_out_pairs, still_scene
 from workers.training.scenes.text import VERBS, caption, ordered, questions
 
 CLAUSE = re.compile(r"a (\w+) (\w+) (" + "|".join(VERBS.values()) + r")\b")
@@ -61,10 +61,7 @@ def suite_jobs(count: int = 500, *, seed: int = 0, held_out: int = 20) -> list[J
             jobs.append(Job(scene, {"objects": [list(o) for o in pair]}, kind))
         else:
             n = rng.choice([1, 2])
-            objects = [list(o) for o in rng.sample(OBJECTS, n)]
-            actions = [rng.choice(STILL_ACTIONS) if rng.random() < 0.4 else "staying still" for _ in objects]
-            drift = rng.choice([-1, 1]) * rng.uniform(0.15, 0.20)
-            jobs.append(Job(scene, {"objects": objects, "actions": actions, "drift": drift}, "drift"))
+            jobs.append(Job(scene, still_scene(rng, [list(o) for o in rng.sample(OBJECTS, n)], 0.15, 0.20), "drift"))
     return jobs
 
 

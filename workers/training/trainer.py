@@ -231,7 +231,7 @@ class Trainer:
         root = self.out / "data"
         scenes = json.loads((root / "scenes.json").read_text())
 
-        # Each stored frame is drawn many times (3,600 steps of 64 from 32,000 frames): plan and read it once.
+        # The warm-up draws each stored frame many times (the recipe: 230,400 draws of 64,000): plan and read it once.
         plans: dict[str, tuple] = {}
         images: dict[tuple[str, int], Image.Image] = {}
 

@@ -50,10 +50,15 @@ def training_jobs(count: int, *, seed: int, two_object_share: float, held: set[P
         else:
             options = {"count": 1}
         if still_share and rng.random() < still_share:
-            objects = options.get("objects") or [list(rng.choice(OBJECTS))]
-            options = {"objects": objects,
-                       "actions": [rng.choice(STILL_ACTIONS) if rng.random() < 0.4 else "staying still"
-                                   for _ in objects],
-                       "drift": rng.choice([-1, 1]) * rng.uniform(0.10, 0.20)}
+            options = still_scene(rng, options.get("objects") or [list(rng.choice(OBJECTS))], 0.10, 0.20)
         jobs.append((scene_seed, options))
     return jobs
+
+
+def still_scene(rng: random.Random, objects: list[list[str]], min_drift: float, max_drift: float) -> dict:
+    """Plan options for ``objects`` of which none moves (each stays still, or 40 % of the time appears or
+    disappears) under a brightness drift of ``min_drift``..``max_drift`` either way: the training's hard
+    negatives and the evaluation's drift clips."""
+    return {"objects": objects,
+            "actions": [rng.choice(STILL_ACTIONS) if rng.random() < 0.4 else "staying still" for _ in objects],
+            "drift": rng.choice([-1, 1]) * rng.uniform(min_drift, max_drift)}
