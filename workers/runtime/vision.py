@@ -98,8 +98,11 @@ class ImageProcessor:
     def __call__(self, images: Sequence[Image.Image], size: int | None = None) -> torch.Tensor:
         """(N, 3, height, width) float32 tensor for ``images`` (``size`` x ``size`` when given)."""
         this = self if size is None else replace(self, height=size, width=size)
-        arrays = [np.asarray(this.prepare(image), dtype=np.float32) for image in images]
-        batch = np.stack(arrays) * np.float32(self.rescale)
+        return self.normalize(np.stack([np.asarray(this.prepare(image)) for image in images]))
+
+    def normalize(self, arrays: np.ndarray) -> torch.Tensor:
+        """(N, 3, H, W) float32 tensor from (N, H, W, 3) prepared pixels (uint8, or floats on the same 0-255 scale)."""
+        batch = arrays.astype(np.float32) * np.float32(self.rescale)
         batch = (batch - np.asarray(self.mean, dtype=np.float32)) / np.asarray(self.std, dtype=np.float32)
         return torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2)))
 

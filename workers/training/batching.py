@@ -64,10 +64,12 @@ class TurnEncoder:
 
     def tower_outputs(self, clips: Sequence[Sequence[Image.Image]]) -> list[torch.Tensor]:
         """The vision tower's output per clip, (frames, tokens, width), with gradients where the tower trains."""
+        return self.tower_outputs_of(self.model.processor([f for clip in clips for f in clip]), [len(c) for c in clips])
+
+    def tower_outputs_of(self, pixels: torch.Tensor, counts: Sequence[int]) -> list[torch.Tensor]:
+        """As :meth:`tower_outputs`, from the clips' processed frames stacked (N, 3, H, W) and their frame counts."""
         model = self.model
-        frames = [f for clip in clips for f in clip]
-        pixels = model.processor(frames).to(model.device, model.dtype)
-        return list(torch.split(model.tower(pixels), [len(c) for c in clips], dim=0))
+        return list(torch.split(model.tower(pixels.to(model.device, model.dtype)), list(counts), dim=0))
 
     def encode_clips(self, clips: Sequence[Sequence[Image.Image]]) -> list[torch.Tensor]:
         """Projected features per clip, (frames, tokens, hidden), with gradients where parameters train."""

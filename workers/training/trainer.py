@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-from PIL import Image
 from tqdm import tqdm
 
 from workers.runtime import load_model
@@ -34,15 +33,15 @@ from workers.training.base import build_base
 from workers.training.batching import Turn, TurnEncoder, text_batch, turn_loss
 from workers.training.checkpoint import save_checkpoint
 from workers.training.curves import plot_losses
-from workers.training.data import Sample, load_frames, read_dataset, text_pairs
-from workers.training.feature_cache import TowerCache
+from workers.training.data import Sample, read_dataset, text_pairs
+from workers.training.feature_cache import FrameStore, TowerCache
 from workers.training.recipe import Recipe, Stage, trainable_components
 from workers.training.scenes.dataset import ACTION_QUESTION, IMAGE_QUESTION, write_datasets
 from workers.training.scenes.render import sample_times
 from workers.training.scenes.spec import ACTIONS, plan_scene
 from workers.training.scenes.split import held_out_pairs, training_jobs
 from workers.training.scenes.text import CAPTION_PROMPTS, vocabulary
-from workers.training.vision_warmup import warm_up_tower
+from workers.training.vision_warmup import WarmupFrame, patch_grid, warm_up_tower
 
 DONE = "DONE"
 DATASETS = ("image_text", "video_text", "conversations")
@@ -103,6 +102,8 @@ class Trainer:
                  log: Callable[[str], None] = print, workers: int = 2, max_steps: int | None = None) -> None:
         self.recipe, self.out, self.progress, self.log, self.workers = recipe, Path(out), progress, log, workers
         self.losses: list[dict] = []
+        # Frames as model-size pixels, read once and shared by the vision warm-up and every stage.
+        self.store: FrameStore | None = None
         # Stage steps this invocation may take before it saves its state and stops (None: no limit).
         self.budget = max_steps
 
@@ -183,8 +184,9 @@ class Trainer:
         start = self._resume(state_path, model, optimizer)
         encoder = TurnEncoder(model)
         pool = [s for kind in stage.datasets for s in data[kind] if s.has_media]
+        store = self._frame_store(model)
         # A frozen tower's outputs are computed once per clip (feature_cache).
-        cache = None if "vision_tower" in names else TowerCache(encoder, r.frames)
+        cache = None if "vision_tower" in names else TowerCache(encoder, store)
         bar = tqdm(range(start, stage.steps), initial=start, total=stage.steps, disable=not self.progress,
                    desc=f"stage {index} {stage.name} [{'+'.join(names)}]")
         began = time.perf_counter()
@@ -199,11 +201,8 @@ class Trainer:
             for group in optimizer.param_groups:
                 group["lr"] = stage.lr * group.get("lr_scale", 1.0) * lr_factor(step, stage)
             picked, turns = self._batch(pool, stage, random.Random(f"{r.seed}-{stage.name}-{step}"))
-            if cache is not None:
-                batch = encoder.build_projected(encoder.project(cache.outputs(picked)), turns)
-            else:
-                batch = encoder.build([load_frames(s, r.frames) for s in picked], turns)
-            loss = turn_loss(model.llm, batch)
+            outputs = cache.outputs(picked) if cache is not None else encoder.tower_outputs_of(*store.pixels(picked))
+            loss = turn_loss(model.llm, encoder.build_projected(encoder.project(outputs), turns))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -230,12 +229,14 @@ class Trainer:
             return
         root = self.out / "data"
         scenes = json.loads((root / "scenes.json").read_text())
+        store, grid = self._frame_store(model), patch_grid(model)
 
-        # The warm-up draws each stored frame many times (the recipe: 230,400 draws of 64,000): plan and read it once.
+        # The warm-up draws each stored frame many times (the recipe: 230,400 draws of 64,000): plan, read
+        # and label it once.
         plans: dict[str, tuple] = {}
-        images: dict[tuple[str, int], Image.Image] = {}
+        drawn: dict[tuple[str, int], WarmupFrame] = {}
 
-        def frames(rng: random.Random, n: int):
+        def frames(rng: random.Random, n: int) -> list[WarmupFrame]:
             items = []
             for record in rng.sample(scenes, min(n, len(scenes))):
                 if record["id"] not in plans:
@@ -243,10 +244,10 @@ class Trainer:
                     plans[record["id"]] = (plan, sample_times(plan, r.frames))
                 plan, picked = plans[record["id"]]
                 k = rng.randrange(len(picked))
-                if (record["id"], k) not in images:
-                    with Image.open(root / "frames" / record["id"] / f"{k}.png") as image:
-                        images[record["id"], k] = image.convert("RGB")
-                items.append((images[record["id"], k], plan, picked[k]))
+                if (record["id"], k) not in drawn:
+                    pixels = store.frame(root / "frames" / record["id"] / f"{k}.png")
+                    drawn[record["id"], k] = WarmupFrame.of(pixels, plan, picked[k], grid)
+                items.append(drawn[record["id"], k])
             return items
 
         bar = tqdm(total=r.vision_steps, desc="base: vision warm-up", disable=not self.progress)
@@ -259,6 +260,12 @@ class Trainer:
         warm_up_tower(model, frames, steps=r.vision_steps, batch=r.vision_batch, lr=r.vision_lr, seed=r.seed,
                       scene_weight=r.vision_scene_weight, gain_jitter=r.vision_gain_jitter, on_step=on_step)
         bar.close()
+
+    def _frame_store(self, model: VilaModel) -> FrameStore:
+        """The run's :class:`FrameStore` (every stage of the tiny recipe keeps the base's image processor)."""
+        if self.store is None or self.store.processor != model.processor:
+            self.store = FrameStore(model.processor, self.recipe.frames)
+        return self.store
 
     @staticmethod
     def _batch(pool: list[Sample], stage: Stage, rng: random.Random) -> tuple[list[Sample], list[Turn]]:

@@ -10,13 +10,12 @@ training glue and is dropped; only the tower's weights are kept.
 """
 from __future__ import annotations
 
-import functools
 import random
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import torch
-from PIL import Image
 from torch import nn
 
 from workers.runtime.model import VilaModel
@@ -84,9 +83,6 @@ def patch_loss(colour_logits: torch.Tensor, shape_logits: torch.Tensor, colours:
         nn.functional.cross_entropy(shape_logits[objects], shapes[objects])
 
 
-FrameSource = Callable[[random.Random, int], list[tuple[Image.Image, ScenePlan, int]]]
-
-
 def nearest_object(plan: ScenePlan, frame: int, grid: int) -> np.ndarray:
     """(grid, grid, 2): for every patch, the centre (x, y in -1..1) of the nearest visible object, else 0.
 
@@ -112,10 +108,37 @@ def frame_targets(plan: ScenePlan, frame: int, grid: int) -> tuple[np.ndarray, n
     return colours, shapes, nearest_object(plan, frame, grid)
 
 
-def with_gain(image: Image.Image, gain: float) -> Image.Image:
-    """``image`` with its brightness scaled by ``gain`` (like the scenes' auto-exposure drift), clipped."""
-    array = np.asarray(image, dtype=np.float32) * gain
-    return Image.fromarray(np.clip(array + 0.5, 0, 255).astype(np.uint8))
+@dataclass(frozen=True)
+class WarmupFrame:
+    """One frame the warm-up trains on: its pixels as the processor prepares them ((H, W, 3) uint8), its
+    plan and frame index, and its :func:`frame_targets` (a frame is drawn many times: they are computed once)."""
+
+    pixels: np.ndarray
+    plan: ScenePlan
+    index: int
+    targets: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+    @classmethod
+    def of(cls, pixels: np.ndarray, plan: ScenePlan, index: int, grid: int) -> "WarmupFrame":
+        return cls(pixels, plan, index, frame_targets(plan, index, grid))
+
+
+FrameSource = Callable[[random.Random, int], list[WarmupFrame]]
+
+
+def patch_grid(model: VilaModel) -> int:
+    """Side of the tower's square patch grid; ValueError for a tower the warm-up cannot train."""
+    grid = int(round(model.tower.num_tokens ** 0.5))
+    if grid * grid != model.tower.num_tokens:
+        raise ValueError("the vision warm-up needs a square patch grid without a CLS token")
+    return grid
+
+
+def with_gains(pixels: np.ndarray, gains: np.ndarray) -> np.ndarray:
+    """(N, H, W, 3) uint8 ``pixels`` with frame i's brightness scaled by ``gains[i]`` (like the scenes'
+    auto-exposure drift), rounded and clipped to uint8 as a frame would be."""
+    scaled = pixels.astype(np.float32) * gains.astype(np.float32)[:, None, None, None]
+    return np.clip(scaled + np.float32(0.5), 0, 255).astype(np.uint8)
 
 
 def warm_up_tower(model: VilaModel, frames: FrameSource, *, steps: int, batch: int, lr: float,
@@ -123,41 +146,36 @@ def warm_up_tower(model: VilaModel, frames: FrameSource, *, steps: int, batch: i
                   on_step: Callable[[int, float], None] | None = None) -> None:
     """Train ``model.tower`` (in place) with the patch head for ``steps`` steps of ``batch`` frames.
 
-    ``frames(rng, n)`` returns n (model-size image, its plan, its frame index). ``gain_jitter`` scales
-    each frame's brightness by a random factor within 1 +- it, so that the features (the objects' centres
-    above all) do not move with the exposure: a brightness drift alone must not read as motion.
+    ``frames(rng, n)`` returns n :class:`WarmupFrame` for this tower's :func:`patch_grid`. ``gain_jitter``
+    scales each frame's brightness by a random factor within 1 +- it, so that the features (the objects'
+    centres above all) do not move with the exposure: a brightness drift alone must not read as motion.
     """
     tower = model.tower
-    grid = int(round(tower.num_tokens ** 0.5))
-    if grid * grid != tower.num_tokens:
-        raise ValueError("the vision warm-up needs a square patch grid without a CLS token")
+    patch_grid(model)
     head = PatchHead(tower.hidden_size, scene=scene_weight > 0)
     params = list(tower.parameters()) + list(head.parameters())
     for p in tower.parameters():
         p.requires_grad_(True)
     tower.train()
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
-    # A frame is drawn many times over the warm-up: its targets are computed once (plans are hashable).
-    targets = functools.lru_cache(maxsize=None)(frame_targets)
     for step in range(steps):
         for group in optimizer.param_groups:
             group["lr"] = lr * min(1.0, (step + 1) / 30) * (0.1 + 0.9 * (1 - step / steps))
         rng = random.Random(f"{seed}-vision-{step}")
         items = frames(rng, batch)
-        images = [image for image, _, _ in items]
+        arrays = np.stack([item.pixels for item in items])
         if gain_jitter > 0:
-            images = [with_gain(image, rng.uniform(1 - gain_jitter, 1 + gain_jitter)) for image in images]
-        pixels = model.processor(images).to(model.device, model.dtype)
-        labels = [targets(plan, index, grid) for _, plan, index in items]
-        colours = torch.from_numpy(np.stack([c for c, _, _ in labels])).reshape(-1)
-        shapes = torch.from_numpy(np.stack([s for _, s, _ in labels])).reshape(-1)
+            arrays = with_gains(arrays, np.array([rng.uniform(1 - gain_jitter, 1 + gain_jitter) for _ in items]))
+        pixels = model.processor.normalize(arrays).to(model.device, model.dtype)
+        colours = torch.from_numpy(np.stack([item.targets[0] for item in items])).reshape(-1)
+        shapes = torch.from_numpy(np.stack([item.targets[1] for item in items])).reshape(-1)
+        near = torch.from_numpy(np.stack([item.targets[2] for item in items]))
         features = tower(pixels)
         colour_logits, shape_logits, where = head(features)
         loss = patch_loss(colour_logits, shape_logits, colours, shapes)
-        near = torch.from_numpy(np.stack([n for _, _, n in labels]))
         loss = loss + nn.functional.mse_loss(where, near.reshape(where.shape).to(where.device))
         if head.scene is not None:
-            scenes = torch.from_numpy(np.stack([scene_descriptor(plan, index) for _, plan, index in items]))
+            scenes = torch.from_numpy(np.stack([scene_descriptor(item.plan, item.index) for item in items]))
             loss = loss + scene_weight * scene_loss(head.scene(features), scenes.to(features.device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

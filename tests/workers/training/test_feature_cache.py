@@ -1,4 +1,4 @@
-"""The frozen-tower cache: the same batch through cached tower outputs and through the frames gives the same loss."""
+"""The frame store and the frozen-tower cache: the same pixels and the same loss as reading the frames each time."""
 from __future__ import annotations
 
 import random
@@ -8,7 +8,7 @@ import torch
 from workers.runtime import load_model
 from workers.training.batching import Turn, TurnEncoder, turn_loss
 from workers.training.data import load_frames, read_dataset
-from workers.training.feature_cache import TowerCache, media_key
+from workers.training.feature_cache import FrameStore, TowerCache, media_key
 from workers.training.trainer import param_groups
 
 
@@ -19,7 +19,7 @@ def test_cached_tower_outputs_give_the_same_batch_as_the_frames(short_run, short
     picked = random.Random(0).sample(samples, 3)
     turns = [Turn(i, *s.turns[0]) for i, s in enumerate(picked)]
     encoder = TurnEncoder(model)
-    cache = TowerCache(encoder, short_recipe.frames)
+    cache = TowerCache(encoder, FrameStore(model.processor, short_recipe.frames))
 
     cached = turn_loss(model.llm, encoder.build_projected(encoder.project(cache.outputs(picked)), turns))
     direct = turn_loss(model.llm, encoder.build([load_frames(s, short_recipe.frames) for s in picked], turns))
@@ -34,7 +34,19 @@ def test_cached_outputs_do_not_change_when_the_batch_does(short_run, short_recip
     param_groups(model, ("mm_projector", "llm"))
     samples = read_dataset(short_run / "data" / "video_text.json")[:4]
     encoder = TurnEncoder(model)
-    alone = TowerCache(encoder, short_recipe.frames).outputs(samples[:1])[0]
-    together = TowerCache(encoder, short_recipe.frames).outputs(samples)[0]
+    alone = TowerCache(encoder, FrameStore(model.processor, short_recipe.frames)).outputs(samples[:1])[0]
+    together = TowerCache(encoder, FrameStore(model.processor, short_recipe.frames)).outputs(samples)[0]
     assert torch.allclose(alone, together, atol=1e-5)
     assert not alone.requires_grad
+
+
+def test_frame_store_gives_the_processors_pixels_and_reads_each_frame_once(short_run, short_recipe):
+    model = load_model(short_run / "stage1-align")
+    samples = read_dataset(short_run / "data" / "video_text.json")[:3]
+    store = FrameStore(model.processor, short_recipe.frames)
+    pixels, counts = store.pixels(samples)
+    direct = model.processor([f for s in samples for f in load_frames(s, short_recipe.frames)])
+    assert torch.equal(pixels, direct)
+    assert counts == [len(s.frames) for s in samples]
+    first = store.frame(samples[0].frames[0])
+    assert store.frame(samples[0].frames[0]) is first and len(store) == sum(counts)

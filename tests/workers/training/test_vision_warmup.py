@@ -63,11 +63,10 @@ def test_scene_loss_is_lowest_at_the_target():
     assert scene_loss(tokens(right), target) < 0.01 < 1.0 < scene_loss(tokens(wrong), target)
 
 
-def test_gain_scales_brightness_and_clips():
-    from PIL import Image
+def test_gain_scales_each_frames_brightness_and_clips():
+    from workers.training.vision_warmup import with_gains
 
-    from workers.training.vision_warmup import with_gain
-
-    image = Image.fromarray(np.array([[[100, 200, 250]]], dtype=np.uint8))
-    assert np.asarray(with_gain(image, 1.2)).tolist() == [[[120, 240, 255]]]
-    assert np.asarray(with_gain(image, 0.8)).tolist() == [[[80, 160, 200]]]
+    pixels = np.array([[[[100, 200, 250]]], [[[100, 200, 250]]]], dtype=np.uint8)
+    scaled = with_gains(pixels, np.array([1.2, 0.8]))
+    assert scaled.dtype == np.uint8
+    assert scaled.tolist() == [[[[120, 240, 255]]], [[[80, 160, 200]]]]
