@@ -66,16 +66,16 @@ class TowerCache:
 
     def __init__(self, encoder: TurnEncoder, store: FrameStore) -> None:
         self.encoder, self.store = encoder, store
-        self._store: dict[tuple, torch.Tensor] = {}
+        self._outputs: dict[tuple, torch.Tensor] = {}
 
     def __len__(self) -> int:
-        return len(self._store)
+        return len(self._outputs)
 
     def outputs(self, samples: Sequence[Sample]) -> list[torch.Tensor]:
-        missing = list({media_key(s): s for s in samples if media_key(s) not in self._store}.values())
+        missing = list({media_key(s): s for s in samples if media_key(s) not in self._outputs}.values())
         if missing:
             with torch.no_grad():
                 outputs = self.encoder.tower_outputs_of(*self.store.pixels(missing))
             for sample, output in zip(missing, outputs):
-                self._store[media_key(sample)] = output.clone()
-        return [self._store[media_key(s)] for s in samples]
+                self._outputs[media_key(sample)] = output.clone()
+        return [self._outputs[media_key(s)] for s in samples]
