@@ -25,9 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     train.add_argument("out", type=Path, metavar="OUT", help="output directory (created; resumed when it exists)")
     train.add_argument("--recipe", default="tiny-synthetic", help="recipe name (default tiny-synthetic)")
+    train.add_argument("--ranks", type=int, default=2,
+                       help="data-parallel training processes, each on its share of every batch (default 2; the "
+                            "shipped model was trained with 2 ranks of 1 thread, which reproduces it bit for bit)")
     train.add_argument("--threads", type=int,
-                       help="torch threads for training (default: the cores this process may use; the shipped "
-                            "model was trained with 2, and the same thread count reproduces it bit for bit)")
+                       help="torch threads in all, split over the ranks (default: the cores this process may use)")
     train.add_argument("--workers", type=int, default=2, help="processes rendering the scenes (default 2)")
     train.add_argument("--clips", type=int, help="train on this many clips instead of the recipe's (smoke runs)")
     train.add_argument("--steps", type=int, help="at most this many steps per stage (smoke runs)")
@@ -53,23 +55,29 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    if args.quiet:  # transformers' own loading bars too, here and in the ranks (they inherit the environment)
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
     import torch
+    from transformers.utils import logging as hf_logging
 
     from services.core.errors import InvalidInput
     from workers.training.recipe import get_recipe
-    from workers.training.trainer import Trainer
+    from workers.training.trainer import train
 
     if args.threads is None:
         args.threads = len(os.sched_getaffinity(0))
-    if args.threads < 1 or args.workers < 1:
-        raise InvalidInput("--threads and --workers must be at least 1")
+    if args.threads < 1 or args.workers < 1 or args.ranks < 1:
+        raise InvalidInput("--threads, --workers and --ranks must be at least 1")
     if (args.clips is not None and args.clips < 1) or (args.steps is not None and args.steps < 1):
         raise InvalidInput("--clips and --steps must be at least 1")
     recipe = get_recipe(args.recipe)
     if args.clips or args.steps:
         recipe = recipe.scaled(clips=args.clips, steps=args.steps)
-    torch.set_num_threads(args.threads)
-    path = Trainer(recipe, args.out, progress=not args.quiet, workers=args.workers).run()
+    if args.quiet:
+        hf_logging.disable_progress_bar()
+    threads = max(1, args.threads // args.ranks)
+    torch.set_num_threads(threads)
+    path = train(recipe, args.out, ranks=args.ranks, threads=threads, workers=args.workers, progress=not args.quiet)
     print(f"trained {recipe.name}: the model is {path} (loss curves: {args.out / 'loss_curves.png'})")
     return 0
 

@@ -15,6 +15,7 @@ from typing import Sequence
 
 import torch
 from PIL import Image
+from transformers import DynamicCache
 
 from workers.runtime.inputs import Batch, Segment, build_batch
 from workers.runtime.media import VIDEO
@@ -36,6 +37,22 @@ class Turn:
 class TrainBatch:
     batch: Batch
     labels: torch.Tensor  # (B, L) next-token targets aligned with batch positions, IGNORE elsewhere
+
+
+@dataclass(frozen=True)
+class SharedBatch:
+    """Turns about the same clip sharing its prompt head (the template's start and the video), which runs once.
+
+    ``head`` holds one head per clip (left-padded); ``rows`` names each turn's row of ``head``; ``tail`` is
+    each turn's rest of the prompt and its answer, right-padded: pads come after every real token, so under
+    causal attention no real token sees one. ``labels`` are aligned with ``tail`` as in :class:`TrainBatch`.
+    """
+
+    head: Batch
+    rows: torch.Tensor  # (T,) long
+    tail: torch.Tensor  # (T, S, H)
+    tail_mask: torch.Tensor  # (T, S) long
+    labels: torch.Tensor  # (T, S)
 
 
 class TurnEncoder:
@@ -104,13 +121,71 @@ class TurnEncoder:
             labels[row, longest - len(target):] = torch.tensor(target)
         return TrainBatch(batch=batch, labels=labels.to(self.model.device))
 
+    def build_shared(self, videos: Sequence[torch.Tensor], turns: Sequence[Turn]) -> SharedBatch:
+        """As :meth:`build_projected`, with each clip's head shared by its turns (:class:`SharedBatch`).
+
+        ValueError when turns about one clip differ before the video, or a prompt ends with the video.
+        """
+        model = self.model
+        embed = model.llm.get_input_embeddings()
+        newline = embed(torch.tensor(self.newline_ids, dtype=torch.long, device=model.device))
+        heads: dict[int, list[int]] = {}
+        clips, tails, targets = [], [], []
+        for turn in turns:
+            prompt, answer = self.prompt_ids(turn.question), self.answer_ids(turn.answer)
+            cut = prompt.index(model.media.video_id) + 1
+            if heads.setdefault(turn.clip, prompt[:cut]) != prompt[:cut] or cut == len(prompt):
+                raise ValueError("turns about one clip must share the prompt up to the video, which must not end it")
+            clips.append(turn.clip)
+            tails.append(prompt[cut:] + answer)
+            # tail position p predicts token p + 1: the prompt's last position predicts answer[0].
+            targets.append([IGNORE] * (len(prompt) - cut - 1) + answer + [IGNORE])
+        order = sorted(heads)
+        head = build_batch([Segment(heads[c], videos[c]) for c in order], model.media.video_id, embed, newline)
+        longest = max(len(t) for t in tails)
+        ids = torch.zeros((len(tails), longest), dtype=torch.long)
+        mask = torch.zeros((len(tails), longest), dtype=torch.long)
+        labels = torch.full((len(tails), longest), IGNORE, dtype=torch.long)
+        for row, (tail, target) in enumerate(zip(tails, targets)):
+            ids[row, :len(tail)] = torch.tensor(tail)
+            mask[row, :len(tail)] = 1
+            labels[row, :len(target)] = torch.tensor(target)
+        rows = torch.tensor([order.index(c) for c in clips], dtype=torch.long, device=model.device)
+        return SharedBatch(head=head, rows=rows, tail=embed(ids.to(model.device)), tail_mask=mask.to(model.device),
+                           labels=labels.to(model.device))
+
+
+def answer_loss(llm: torch.nn.Module, hidden: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over the labelled (answer) positions of the decoder's ``hidden`` states: the LM
+    head runs on those positions only (about a tenth of them), the others' logits are never needed."""
+    keep = labels != IGNORE
+    logits = llm.get_output_embeddings()(hidden[keep])
+    return torch.nn.functional.cross_entropy(logits.float(), labels[keep])
+
 
 def turn_loss(llm: torch.nn.Module, train: TrainBatch) -> torch.Tensor:
     """Mean cross-entropy over the labelled (answer) positions."""
     b = train.batch
-    logits = llm(inputs_embeds=b.embeds, attention_mask=b.mask, position_ids=b.positions).logits
-    return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), train.labels.reshape(-1),
-                                             ignore_index=IGNORE)
+    hidden = llm.get_decoder()(inputs_embeds=b.embeds, attention_mask=b.mask, position_ids=b.positions,
+                               use_cache=False).last_hidden_state
+    return answer_loss(llm, hidden, train.labels)
+
+
+def shared_turn_loss(llm: torch.nn.Module, train: SharedBatch) -> torch.Tensor:
+    """:func:`turn_loss` of a :class:`SharedBatch`: the heads run once, every turn's tail attends to its
+    clip's head through the key/value cache (gradients flow back into the heads)."""
+    decoder = llm.get_decoder()
+    heads = DynamicCache()
+    decoder(inputs_embeds=train.head.embeds, attention_mask=train.head.mask, position_ids=train.head.positions,
+            past_key_values=heads, use_cache=True)
+    turns = DynamicCache()
+    for index, layer in enumerate(heads.layers):
+        turns.update(layer.keys[train.rows], layer.values[train.rows], index)
+    mask = torch.cat([train.head.mask[train.rows], train.tail_mask], dim=1)
+    positions = train.head.positions[train.rows, -1:] + 1 + torch.arange(train.tail.shape[1], device=mask.device)
+    hidden = decoder(inputs_embeds=train.tail, attention_mask=mask, position_ids=positions, past_key_values=turns,
+                     use_cache=True).last_hidden_state
+    return answer_loss(llm, hidden, train.labels)
 
 
 def text_batch(encoder: TurnEncoder, pairs: Sequence[tuple[str, str]]) -> TrainBatch:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, Protocol
 
 import numpy as np
 import torch
 from torch import nn
 
 from workers.runtime.model import VilaModel
+from workers.training.parallel import Ranks
 from workers.training.scenes.labels import COLOUR_CLASSES, SHAPE_CLASSES, patch_labels
 from workers.training.scenes.spec import OBJECTS, ScenePlan
 
@@ -123,7 +124,13 @@ class WarmupFrame:
         return cls(pixels, plan, index, frame_targets(plan, index, grid))
 
 
-FrameSource = Callable[[random.Random, int], list[WarmupFrame]]
+class FrameSource(Protocol):
+    """Where the warm-up's frames come from: ``draw`` picks a batch's frames as keys (cheap; every rank of a
+    data-parallel run draws the same), ``load`` makes a key's :class:`WarmupFrame` (a rank loads its share)."""
+
+    def draw(self, rng: random.Random, n: int) -> list[Any]: ...
+
+    def load(self, key: Any) -> WarmupFrame: ...
 
 
 def patch_grid(model: VilaModel) -> int:
@@ -143,29 +150,34 @@ def with_gains(pixels: np.ndarray, gains: np.ndarray) -> np.ndarray:
 
 def warm_up_tower(model: VilaModel, frames: FrameSource, *, steps: int, batch: int, lr: float,
                   seed: int, scene_weight: float = 0.0, gain_jitter: float = 0.0,
-                  on_step: Callable[[int, float], None] | None = None) -> None:
+                  on_step: Callable[[int, float], None] | None = None, ranks: Ranks = Ranks()) -> None:
     """Train ``model.tower`` (in place) with the patch head for ``steps`` steps of ``batch`` frames.
 
-    ``frames(rng, n)`` returns n :class:`WarmupFrame` for this tower's :func:`patch_grid`. ``gain_jitter``
+    ``frames`` gives :class:`WarmupFrame` for this tower's :func:`patch_grid`; with several ``ranks`` each
+    trains on its share of every batch and the gradients are averaged. ``gain_jitter``
     scales each frame's brightness by a random factor within 1 +- it, so that the features (the objects'
     centres above all) do not move with the exposure: a brightness drift alone must not read as motion.
     """
     tower = model.tower
     patch_grid(model)
+    torch.manual_seed(seed)  # the head starts alike on every rank
     head = PatchHead(tower.hidden_size, scene=scene_weight > 0)
     params = list(tower.parameters()) + list(head.parameters())
     for p in tower.parameters():
         p.requires_grad_(True)
     tower.train()
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01, fused=True)
     for step in range(steps):
         for group in optimizer.param_groups:
             group["lr"] = lr * min(1.0, (step + 1) / 30) * (0.1 + 0.9 * (1 - step / steps))
         rng = random.Random(f"{seed}-vision-{step}")
-        items = frames(rng, batch)
+        keys = frames.draw(rng, batch)
+        gains = [rng.uniform(1 - gain_jitter, 1 + gain_jitter) for _ in keys] if gain_jitter > 0 else None
+        mine = ranks.share(range(len(keys)))
+        items = [frames.load(keys[i]) for i in mine]
         arrays = np.stack([item.pixels for item in items])
-        if gain_jitter > 0:
-            arrays = with_gains(arrays, np.array([rng.uniform(1 - gain_jitter, 1 + gain_jitter) for _ in items]))
+        if gains is not None:
+            arrays = with_gains(arrays, np.array([gains[i] for i in mine]))
         pixels = model.processor.normalize(arrays).to(model.device, model.dtype)
         colours = torch.from_numpy(np.stack([item.targets[0] for item in items])).reshape(-1)
         shapes = torch.from_numpy(np.stack([item.targets[1] for item in items])).reshape(-1)
@@ -179,8 +191,9 @@ def warm_up_tower(model: VilaModel, frames: FrameSource, *, steps: int, batch: i
             loss = loss + scene_weight * scene_loss(head.scene(features), scenes.to(features.device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        mean = ranks.average(params, loss)
+        torch.nn.utils.clip_grad_norm_(params, 1.0, foreach=True)
         optimizer.step()
         if on_step:
-            on_step(step, loss.item())
+            on_step(step, mean)
     tower.eval()

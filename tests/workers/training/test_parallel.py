@@ -1,0 +1,100 @@
+"""Data-parallel training: ranks share each batch, average their gradients over gloo and stay in step."""
+from __future__ import annotations
+
+import functools
+import json
+
+import pytest
+import torch
+
+from workers.runtime import load_model
+from workers.training.batching import Turn
+from workers.training.parallel import Ranks, TrainingFailed, run_ranks
+from workers.training.trainer import share_batch, train
+
+INPUTS = torch.arange(40, dtype=torch.float32).reshape(5, 8) / 40
+TARGETS = torch.tensor([0, 2, 1, 1, 0])
+
+
+def _net() -> torch.nn.Module:
+    torch.manual_seed(7)
+    return torch.nn.Sequential(torch.nn.Linear(8, 6), torch.nn.Tanh(), torch.nn.Linear(6, 3))
+
+
+def _loss(net: torch.nn.Module, rows: list[int]) -> torch.Tensor:
+    return torch.nn.functional.cross_entropy(net(INPUTS[rows]), TARGETS[rows])
+
+
+def _average_job(path, ranks: Ranks) -> None:
+    net = _net()
+    loss = _loss(net, ranks.share(range(len(INPUTS))))
+    loss.backward()
+    mean = ranks.average(list(net.parameters()), loss)
+    ranks.check_in_step(list(net.parameters()))
+    torch.save({"rank": ranks.rank, "loss": mean, "grads": [p.grad for p in net.parameters()]},
+               path / f"rank{ranks.rank}.pt")
+
+
+def _failing_job(ranks: Ranks) -> None:
+    if ranks.rank == 1:
+        raise ValueError("rank one cannot read clip 7")
+    ranks.barrier()
+
+
+def test_a_rank_takes_every_worldth_item_and_its_clips_turns():
+    assert Ranks(0, 2).share(range(5)) == [0, 2, 4] and Ranks(1, 2).share(range(5)) == [1, 3]
+    assert Ranks().share("abc") == ["a", "b", "c"]
+    picked = ["c0", "c1", "c2"]
+    turns = [Turn(0, "q0", "a0"), Turn(1, "q1", "a1"), Turn(2, "q2", "a2"), Turn(1, "q1b", "a1b")]
+    clips, mine = share_batch(Ranks(1, 2), picked, turns)
+    assert clips == ["c1"] and mine == [Turn(0, "q1", "a1"), Turn(0, "q1b", "a1b")]
+    clips, mine = share_batch(Ranks(0, 2), picked, turns)
+    assert clips == ["c0", "c2"] and mine == [Turn(0, "q0", "a0"), Turn(1, "q2", "a2")]
+
+
+def test_two_ranks_average_their_gradients_and_losses(tmp_path):
+    run_ranks(functools.partial(_average_job, tmp_path), 2)
+    got = [torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1)]
+    halves = []
+    for rows in ([0, 2, 4], [1, 3]):  # what each rank computes on its own
+        net = _net()
+        loss = _loss(net, rows)
+        loss.backward()
+        halves.append((loss.item(), [p.grad for p in net.parameters()]))
+    expected = [(a + b) / 2 for a, b in zip(halves[0][1], halves[1][1])]
+    for rank in got:
+        assert rank["loss"] == pytest.approx((halves[0][0] + halves[1][0]) / 2, rel=1e-6)
+        assert all(torch.allclose(g, e, atol=1e-7) for g, e in zip(rank["grads"], expected))
+    assert all(torch.equal(a, b) for a, b in zip(got[0]["grads"], got[1]["grads"]))  # the same step everywhere
+    assert not all(torch.allclose(a, b) for a, b in zip(halves[0][1], halves[1][1]))  # the halves did differ
+
+
+def test_a_failing_rank_fails_the_run_with_its_error():
+    with pytest.raises(TrainingFailed, match="rank one cannot read clip 7"):
+        run_ranks(_failing_job, 2)
+
+
+def test_a_short_two_rank_run_trains_every_stage(short_recipe, short_run, tmp_path):
+    out = tmp_path / "run"
+    final = train(short_recipe, out, ranks=2, workers=1, progress=False)
+    assert final == out / "stage3-sft"
+    # the ranks stayed in step (checked at the end of every stage) and rank 0 alone wrote
+    assert json.loads((final / "training.json").read_text())["ranks"] == 2
+    assert isinstance(load_model(final).caption([[_grey()] * 4], max_new_tokens=3)[0], str)
+    logged = [json.loads(line) for line in (out / "losses.jsonl").read_text().splitlines()]
+    text = [x["loss"] for x in logged if x["stage"] == "text"]
+    assert len(text) == short_recipe.text_steps and text[-1] < text[0] - 0.5
+    assert len([x for x in logged if x["stage"] == "sft"]) == short_recipe.stages[-1].steps
+
+
+def test_more_ranks_than_a_batch_is_refused(short_recipe, tmp_path):
+    from services.core.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="--ranks 99"):
+        train(short_recipe, tmp_path / "run", ranks=99)
+
+
+def _grey():
+    from PIL import Image
+
+    return Image.new("RGB", (64, 48), (90, 90, 90))
