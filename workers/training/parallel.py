@@ -60,7 +60,7 @@ class Ranks:
         flat /= self.world
         offset = 0
         for p, g in zip(params, grads):
-            p.grad = flat[offset:offset + g.numel()].view_as(p).clone()
+            p.grad = flat[offset:offset + g.numel()].view_as(p)  # views of this step's fresh buffer
             offset += g.numel()
         return flat[-1].item()
 

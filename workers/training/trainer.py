@@ -144,7 +144,8 @@ class Trainer:
         self.progress = progress and ranks.main
         self.log = log if ranks.main else (lambda _: None)
         self.losses: list[dict] = []
-        # Frames as model-size pixels, read once and shared by the vision warm-up and every stage.
+        # Frames as model-size pixels, read once and shared by the parts this Trainer runs (train() runs each
+        # part in fresh processes, so there each part reads the frames it uses once).
         self.store: FrameStore | None = None
         # Stage steps this invocation may take before it saves its state and stops (None: no limit).
         self.budget = max_steps
@@ -313,7 +314,7 @@ class Trainer:
         return {"torch_threads": torch.get_num_threads(), "ranks": self.ranks.world}
 
     def _frame_store(self, model: VilaModel) -> FrameStore:
-        """The run's :class:`FrameStore` (every stage of the tiny recipe keeps the base's image processor)."""
+        """This Trainer's :class:`FrameStore` (every stage of the tiny recipe keeps the base's image processor)."""
         if self.store is None or self.store.processor != model.processor:
             self.store = FrameStore(model.processor, self.recipe.frames)
         return self.store

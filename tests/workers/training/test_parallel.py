@@ -74,7 +74,7 @@ def test_a_failing_rank_fails_the_run_with_its_error():
         run_ranks(_failing_job, 2)
 
 
-def test_a_short_two_rank_run_trains_every_stage(short_recipe, short_run, tmp_path):
+def test_a_short_two_rank_run_trains_every_stage(short_recipe, tmp_path):
     out = tmp_path / "run"
     final = train(short_recipe, out, ranks=2, workers=1, progress=False)
     assert final == out / "stage3-sft"
