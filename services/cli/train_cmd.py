@@ -9,6 +9,7 @@ continue); the trained model is ``OUT/stage3-sft``. ``eval --model PATH
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -31,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--threads", type=int,
                        help="torch threads in all, split over the ranks (default: the cores this process may use)")
     train.add_argument("--workers", type=int, default=2, help="processes rendering the scenes (default 2)")
+    train.add_argument("--seed", type=int,
+                       help="another draw of the recipe: its data, initial weights and batches from this seed "
+                            "(default: the recipe's; the evaluation suite's held-out pairs stay held out)")
     train.add_argument("--clips", type=int, help="train on this many clips instead of the recipe's (smoke runs)")
     train.add_argument("--steps", type=int, help="at most this many steps per stage (smoke runs)")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -73,6 +77,8 @@ def run_train(args: argparse.Namespace) -> int:
     recipe = get_recipe(args.recipe)
     if args.clips or args.steps:
         recipe = recipe.scaled(clips=args.clips, steps=args.steps)
+    if args.seed is not None:
+        recipe = dataclasses.replace(recipe, seed=args.seed)
     if args.quiet:
         hf_logging.disable_progress_bar()
     threads = max(1, args.threads // args.ranks)

@@ -6,6 +6,9 @@ A dataset file is a JSON list of records::
      "conversations": [{"from": "human", "value": "<video>\\nQuestion"}, {"from": "gpt", "value": "Answer"}, ...]}
 
 Paths are relative to the file's folder. A record without media is text-only.
+Two optional keys make a record a new view of its media: ``"mirror": true``
+(every frame flipped left to right) and ``"reverse": true`` (the frames in
+reverse order); its turns describe what that view shows.
 ``<image>``/``<video>`` placeholders are removed from the human turns: the
 runtime's prompt puts the media first (``<vila/video>`` + question), and a
 conversation is trained turn by turn, each turn with the clip, which is how the
@@ -18,6 +21,7 @@ a record without turns, or media that does not exist.
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,12 +43,15 @@ class Sample:
     frames: tuple[Path, ...]
     video_file: Path | None
     turns: tuple[tuple[str, str], ...]
+    mirror: bool = False  # frames flipped left to right
+    reverse: bool = False  # frames in reverse order
 
     @property
     def has_media(self) -> bool:
         return bool(self.frames) or self.video_file is not None
 
 
+@functools.lru_cache(maxsize=4096)  # a dataset asks the same few hundred questions many times
 def _clean(text: str) -> str:
     for tag in PLACEHOLDERS:
         text = text.replace(tag, "")
@@ -63,7 +70,8 @@ def _turns(record: dict, where: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def _media(record: dict, root: Path, where: str) -> tuple[tuple[Path, ...], Path | None]:
+def _media(record: dict, root: Path, where: str,
+           folders: dict[Path, tuple[Path, ...]]) -> tuple[tuple[Path, ...], Path | None]:
     if "image" in record:
         path = root / record["image"]
         if not path.is_file():
@@ -71,9 +79,12 @@ def _media(record: dict, root: Path, where: str) -> tuple[tuple[Path, ...], Path
         return (path,), None
     if "video" in record:
         path = root / record["video"]
+        if path in folders:  # views of a clip share its folder: list it once
+            return folders[path], None
         if path.is_dir():
             frames = tuple(sorted((p for p in path.iterdir() if p.suffix.lower() in FRAME_SUFFIXES),
                                   key=lambda p: (len(p.stem), p.stem)))
+            folders[path] = frames
             if not frames:
                 raise InvalidInput(f"{where}: video folder {path} holds no frames")
             return frames, None
@@ -81,6 +92,15 @@ def _media(record: dict, root: Path, where: str) -> tuple[tuple[Path, ...], Path
             return (), path
         raise InvalidInput(f"{where}: video {path} does not exist")
     return (), None
+
+
+def _flag(record: dict, key: str, where: str) -> bool:
+    value = record.get(key, False)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{where}: {key!r} must be true or false, not {value!r}")
+    if value and not ("image" in record or "video" in record):
+        raise InvalidInput(f"{where}: {key!r} needs an image or a video")
+    return value
 
 
 def read_dataset(path: str | Path) -> list[Sample]:
@@ -92,25 +112,30 @@ def read_dataset(path: str | Path) -> list[Sample]:
         raise InvalidInput(f"{path}: not a readable JSON dataset: {exc}") from None
     if not isinstance(records, list):
         raise InvalidInput(f"{path}: a dataset is a JSON list of records")
-    samples = []
+    samples, folders = [], {}
     for i, record in enumerate(records):
         where = f"{path} record {i}"
         if not isinstance(record, dict):
             raise InvalidInput(f"{where}: not a JSON object")
-        frames, video = _media(record, path.parent, where)
-        samples.append(Sample(str(record.get("id", i)), frames, video, _turns(record, where)))
+        frames, video = _media(record, path.parent, where, folders)
+        mirror, reverse = (_flag(record, key, where) for key in ("mirror", "reverse"))
+        samples.append(Sample(str(record.get("id", i)), frames, video, _turns(record, where), mirror, reverse))
     return samples
 
 
 def load_frames(sample: Sample, count: int) -> list[Image.Image]:
-    """The sample's frames as RGB images: all stored frames, or ``count`` sampled from its video file."""
+    """The sample's frames as RGB images, as its view shows them: all stored frames, or ``count`` sampled
+    from its video file."""
     if sample.video_file is not None:
-        return decode_video(sample.video_file, count)
-    images = []
-    for path in sample.frames:
-        with Image.open(path) as image:
-            images.append(image.convert("RGB"))
-    return images
+        images = decode_video(sample.video_file, count)
+    else:
+        images = []
+        for path in sample.frames:
+            with Image.open(path) as image:
+                images.append(image.convert("RGB"))
+    if sample.mirror:
+        images = [image.transpose(Image.Transpose.FLIP_LEFT_RIGHT) for image in images]
+    return images[::-1] if sample.reverse else images
 
 
 def decode_video(path: Path, count: int) -> list[Image.Image]:

@@ -10,6 +10,7 @@ recomputed one.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -23,8 +24,9 @@ from workers.training.data import Sample, decode_video
 
 
 def media_key(sample: Sample) -> tuple:
-    """What identifies a sample's pixels (two datasets may share a clip's frames)."""
-    return sample.frames or (sample.video_file,)
+    """What identifies a sample's frames as the tower sees each one (two datasets may share a clip's frames;
+    a reversed view shows the same frames in another order)."""
+    return (sample.frames or (sample.video_file,), sample.mirror)
 
 
 class FrameStore:
@@ -46,13 +48,18 @@ class FrameStore:
         return self._frames[path]
 
     def clip(self, sample: Sample) -> np.ndarray:
-        """(frames, H, W, 3) uint8: the sample's stored frames, or ``frames`` sampled from its video file."""
+        """(frames, H, W, 3) uint8: the sample's stored frames, or ``frames`` sampled from its video file, as
+        its view shows them (mirrored, reversed)."""
         if sample.video_file is None:
-            return np.stack([self.frame(path) for path in sample.frames])
-        if sample.video_file not in self._videos:
-            images = decode_video(sample.video_file, self.frames)
-            self._videos[sample.video_file] = np.stack([np.asarray(self.processor.prepare(i)) for i in images])
-        return self._videos[sample.video_file]
+            clip = np.stack([self.frame(path) for path in sample.frames])
+        else:
+            if sample.video_file not in self._videos:
+                images = decode_video(sample.video_file, self.frames)
+                self._videos[sample.video_file] = np.stack([np.asarray(self.processor.prepare(i)) for i in images])
+            clip = self._videos[sample.video_file]
+        if sample.mirror:
+            clip = clip[:, :, ::-1]
+        return clip[::-1] if sample.reverse else clip
 
     def pixels(self, samples: Sequence[Sample]) -> tuple[torch.Tensor, list[int]]:
         """The samples' frames as one (N, 3, H, W) tower input, and each sample's frame count."""
@@ -62,7 +69,8 @@ class FrameStore:
 
 class TowerCache:
     """``outputs(samples)``: each sample's tower output (frames, tokens, width), computed on first use
-    through ``encoder`` (the stage's :class:`TurnEncoder`) from ``store``'s pixels."""
+    through ``encoder`` (the stage's :class:`TurnEncoder`) from ``store``'s pixels. The tower sees one frame
+    at a time, so a reversed view's output is the stored order's, reversed."""
 
     def __init__(self, encoder: TurnEncoder, store: FrameStore) -> None:
         self.encoder, self.store = encoder, store
@@ -72,10 +80,11 @@ class TowerCache:
         return len(self._outputs)
 
     def outputs(self, samples: Sequence[Sample]) -> list[torch.Tensor]:
-        missing = list({media_key(s): s for s in samples if media_key(s) not in self._outputs}.values())
+        missing = list({media_key(s): replace(s, reverse=False) for s in samples
+                        if media_key(s) not in self._outputs}.values())
         if missing:
             with torch.no_grad():
                 outputs = self.encoder.tower_outputs_of(*self.store.pixels(missing))
             for sample, output in zip(missing, outputs):
                 self._outputs[media_key(sample)] = output.clone()
-        return [self._outputs[media_key(s)] for s in samples]
+        return [self._outputs[media_key(s)].flip(0) if s.reverse else self._outputs[media_key(s)] for s in samples]

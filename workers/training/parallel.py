@@ -2,8 +2,9 @@
 
 A model this small spends much of a step in per-operation overhead and in
 Python (drawing a batch, splicing embeddings), which a second torch thread does
-not share. Ranks do: every rank draws the same batch from the step's seeded
-generator, takes its share of it (``Ranks.share``), and after the backward pass
+not share. Ranks do: each rank owns a shard of the data (``Ranks.shard``: all the
+views of a clip on one rank, so each frame is read, labelled and encoded by one
+rank only) and draws its share of every batch from it; after the backward pass
 the ranks average their gradients (``Ranks.average``), so every rank takes the
 same optimizer step and the weights stay identical without ever being sent.
 Rank 0 writes checkpoints, state and logs; the others wait for it at
@@ -16,7 +17,7 @@ import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence, TypeVar
+from typing import Callable, Hashable, Sequence, TypeVar
 
 import torch
 import torch.distributed as dist
@@ -46,6 +47,18 @@ class Ranks:
     def share(self, items: Sequence[T]) -> list[T]:
         """This rank's part of a batch every rank drew alike: items rank, rank + world, ..."""
         return list(items[self.rank::self.world])
+
+    def shard(self, items: Sequence[T], key: Callable[[T], Hashable]) -> list[T]:
+        """This rank's part of a dataset: the items whose ``key`` is the rank-th, (rank + world)-th, ... distinct
+        key in order, so items with one key (the views of a clip) stay on one rank."""
+        order: dict[Hashable, int] = {}
+        for item in items:
+            order.setdefault(key(item), len(order))
+        return [item for item in items if order[key(item)] % self.world == self.rank]
+
+    def count(self, batch: int) -> int:
+        """How many of a ``batch``'s items this rank draws (``share``'s count)."""
+        return len(range(self.rank, batch, self.world))
 
     def average(self, params: Sequence[torch.nn.Parameter], loss: torch.Tensor) -> float:
         """Average the gradients of ``params`` and ``loss`` over the ranks (one all-reduce); returns the mean loss.

@@ -98,11 +98,16 @@ def lr_factor(step: int, stage: Stage) -> float:
     return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
-def share_batch(ranks: Ranks, picked: list[Sample], turns: list[Turn]) -> tuple[list[Sample], list[Turn]]:
-    """This rank's clips of a step's batch and their turns (renumbered to name the rank's clips)."""
-    mine = ranks.share(range(len(picked)))
-    index = {clip: i for i, clip in enumerate(mine)}
-    return [picked[i] for i in mine], [Turn(index[t.clip], t.question, t.answer) for t in turns if t.clip in index]
+def training_clips(recipe: Recipe) -> list[tuple[int, dict]]:
+    """The recipe's training clips as (seed, ``plan_scene`` options); none shows a held-out pair."""
+    return training_jobs(recipe.train_clips, seed=recipe.seed, two_object_share=recipe.two_object_share,
+                         held=held_out_pairs(recipe.held_out_pairs, recipe.held_out_seed),
+                         still_share=recipe.still_share)
+
+
+def clip_of(sample: Sample) -> tuple:
+    """The stored media a sample shows, whatever its view (what a rank's shard is keyed on)."""
+    return sample.frames or (sample.video_file,)
 
 
 def train(recipe: Recipe, out: Path, *, ranks: int = 1, threads: int = 1, workers: int = 2,
@@ -120,7 +125,9 @@ def train(recipe: Recipe, out: Path, *, ranks: int = 1, threads: int = 1, worker
         raise InvalidInput(f"--ranks {ranks} is more than the smallest batch of the recipe ({smallest}): "
                            "every rank needs a share of every batch")
     out = Path(out)
-    Trainer(recipe, out, progress=progress, workers=workers).prepare_data()
+    data = Trainer(recipe, out, progress=progress, workers=workers).prepare_data()
+    for kind in DATASETS:
+        data[kind]  # noqa: B018 -- reading checks it
     for part in range(len(recipe.stages) + 1):
         run_ranks(functools.partial(_train_rank, recipe, out, progress, part), ranks, threads=threads, spawn=True)
     return out / f"stage{len(recipe.stages)}-{recipe.stages[-1].name}"
@@ -133,8 +140,8 @@ def _train_rank(recipe: Recipe, out: Path, progress: bool, part: int, ranks: Ran
 class Trainer:
     """Runs ``recipe`` into ``out``; ``progress`` shows tqdm bars, ``log`` gets one-line messages.
 
-    With ``ranks`` of a data-parallel run (``parallel.run_ranks``) every rank runs a Trainer on its
-    share of each batch; rank 0 alone writes, shows progress and logs.
+    With ``ranks`` of a data-parallel run (``parallel.run_ranks``) every rank runs a Trainer on its shard of
+    the clips, drawing its share of each batch from it; rank 0 alone writes, shows progress and logs.
     """
 
     def __init__(self, recipe: Recipe, out: Path, *, progress: bool = True,
@@ -171,25 +178,23 @@ class Trainer:
             plot_losses(self.losses, self.out / "loss_curves.png")
         return previous
 
-    def prepare_data(self) -> dict[str, list[Sample]]:
+    def prepare_data(self) -> "Datasets":
         root = self.out / "data"
         if not (root / DONE).is_file() and self.ranks.main:
             r = self.recipe
-            jobs = training_jobs(r.train_clips, seed=r.seed, two_object_share=r.two_object_share,
-                                 held=held_out_pairs(r.held_out_pairs, r.seed), still_share=r.still_share)
+            jobs = training_clips(r)
             began = time.perf_counter()
             bar = tqdm(total=len(jobs), desc="render scenes", disable=not self.progress, unit="clip")
             write_datasets(root, jobs, frames=r.frames, image_size=r.dims.image_size, max_side=r.render_side,
-                           workers=self.workers,
+                           workers=self.workers, views=r.views,
                            progress=lambda done: bar.update(done - bar.n))
             bar.close()
             (root / DONE).write_text(f"{len(jobs)} clips\n")
             self.log(f"rendered {len(jobs)} training clips in {time.perf_counter() - began:.0f} s")
         self.ranks.barrier()
-        return {kind: read_dataset(root / f"{kind}.json") if (root / f"{kind}.json").is_file() else []
-                for kind in DATASETS}
+        return Datasets(root)
 
-    def prepare_base(self, data: dict[str, list[Sample]]) -> Path:
+    def prepare_base(self, data: "Datasets") -> Path:
         base = self.out / "base"
         if (base / DONE).is_file():
             return base
@@ -225,7 +230,7 @@ class Trainer:
         self.log(f"base: text and vision warm-ups in {time.perf_counter() - began:.0f} s")
         return base
 
-    def run_stage(self, index: int, stage: Stage, previous: Path, data: dict[str, list[Sample]]) -> Path | None:
+    def run_stage(self, index: int, stage: Stage, previous: Path, data: "Datasets") -> Path | None:
         target = self.out / f"stage{index}-{stage.name}"
         if (target / DONE).is_file():
             return target
@@ -238,7 +243,8 @@ class Trainer:
         state_path = self.out / "state" / f"stage{index}.pt"
         start = self._resume(state_path, model, optimizer)
         encoder = TurnEncoder(model)
-        pool = [s for kind in stage.datasets for s in data[kind] if s.has_media]
+        # This rank's shard: it alone reads, and encodes, the frames of its clips.
+        pool = self.ranks.shard([s for kind in stage.datasets for s in data[kind] if s.has_media], key=clip_of)
         store = self._frame_store(model)
         # A frozen tower's outputs are computed once per clip (feature_cache).
         cache = None if "vision_tower" in names else TowerCache(encoder, store)
@@ -260,8 +266,8 @@ class Trainer:
                 self.budget -= 1
             for group in optimizer.param_groups:
                 group["lr"] = stage.lr * group.get("lr_scale", 1.0) * lr_factor(step, stage)
-            picked, turns = share_batch(self.ranks, *self._batch(pool, stage,
-                                                                  random.Random(f"{r.seed}-{stage.name}-{step}")))
+            picked, turns = self._batch(pool, stage, self.ranks.count(stage.clips_per_step),
+                                        random.Random(f"{r.seed}-{stage.name}-{step}-{self.ranks.rank}"))
             outputs = cache.outputs(picked) if cache is not None else encoder.tower_outputs_of(*store.pixels(picked))
             loss = loss_of(model.llm, build(encoder.project(outputs), turns))
             optimizer.zero_grad(set_to_none=True)
@@ -295,7 +301,8 @@ class Trainer:
         scenes = json.loads((root / "scenes.json").read_text())
         store, grid = self._frame_store(model), patch_grid(model)
 
-        frames = StoredFrames(root, scenes, store, grid, r.frames)
+        frames = StoredFrames(root, self.ranks.shard(scenes, key=lambda scene: scene["id"]), store, grid, r.frames,
+                              mirror=r.vision_mirror)
 
         bar = tqdm(total=r.vision_steps, desc="base: vision warm-up", disable=not self.progress)
 
@@ -320,9 +327,10 @@ class Trainer:
         return self.store
 
     @staticmethod
-    def _batch(pool: list[Sample], stage: Stage, rng: random.Random) -> tuple[list[Sample], list[Turn]]:
-        """The step's clips and its turns (each naming its clip by index)."""
-        picked = rng.sample(pool, min(stage.clips_per_step, len(pool)))
+    def _batch(pool: list[Sample], stage: Stage, count: int,
+               rng: random.Random) -> tuple[list[Sample], list[Turn]]:
+        """``count`` clips of the step and their turns (each naming its clip by index)."""
+        picked = rng.sample(pool, min(count, len(pool)))
         turns = [Turn(index, q, a) for index, sample in enumerate(picked) for q, a in choose_turns(sample, stage, rng)]
         return picked, turns
 
@@ -358,15 +366,31 @@ class Trainer:
         return int(state["step"])
 
 
+class Datasets(dict):
+    """A run's datasets by kind, each read on first use (a stage's ranks read only the stage's datasets)."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = root
+
+    def __missing__(self, kind: str) -> list[Sample]:
+        path = self.root / f"{kind}.json"
+        self[kind] = read_dataset(path) if path.is_file() else []
+        return self[kind]
+
+
 class StoredFrames:
     """The vision warm-up's :class:`~workers.training.vision_warmup.FrameSource` over a run's rendered clips.
 
-    The warm-up draws each stored frame many times (the recipe: 230,400 draws of 64,000): each scene is
-    planned, and each frame read and labelled, once.
+    The warm-up draws each stored frame many times (the recipe: 115,200 draws a rank, of the 32,000 frames of
+    its shard): each scene is planned, and each frame read and labelled, once. With ``mirror`` half the
+    draws, at random, show the frame flipped left to right.
     """
 
-    def __init__(self, root: Path, scenes: list[dict], store: FrameStore, grid: int, frames: int) -> None:
+    def __init__(self, root: Path, scenes: list[dict], store: FrameStore, grid: int, frames: int,
+                 mirror: bool = False) -> None:
         self.root, self.scenes, self.store, self.grid, self.frames = root, scenes, store, grid, frames
+        self.mirror = mirror
         self._plans: dict[str, tuple] = {}
         self._loaded: dict[tuple[str, int], WarmupFrame] = {}
 
@@ -376,14 +400,15 @@ class StoredFrames:
             self._plans[record["id"]] = (plan, sample_times(plan, self.frames))
         return self._plans[record["id"]]
 
-    def draw(self, rng: random.Random, n: int) -> list[tuple[dict, int]]:
-        return [(record, rng.randrange(len(self._plan(record)[1])))
+    def draw(self, rng: random.Random, n: int) -> list[tuple[dict, int, bool]]:
+        return [(record, rng.randrange(len(self._plan(record)[1])), self.mirror and rng.random() < 0.5)
                 for record in rng.sample(self.scenes, min(n, len(self.scenes)))]
 
-    def load(self, key: tuple[dict, int]) -> WarmupFrame:
-        record, k = key
+    def load(self, key: tuple[dict, int, bool]) -> WarmupFrame:
+        record, k, mirror = key
         if (record["id"], k) not in self._loaded:
             plan, picked = self._plan(record)
             pixels = self.store.frame(self.root / "frames" / record["id"] / f"{k}.png")
             self._loaded[record["id"], k] = WarmupFrame.of(pixels, plan, picked[k], self.grid)
-        return self._loaded[record["id"], k]
+        frame = self._loaded[record["id"], k]
+        return frame.mirror() if mirror else frame

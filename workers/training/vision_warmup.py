@@ -21,7 +21,7 @@ from torch import nn
 from workers.runtime.model import VilaModel
 from workers.training.parallel import Ranks
 from workers.training.scenes.labels import COLOUR_CLASSES, SHAPE_CLASSES, patch_labels
-from workers.training.scenes.spec import OBJECTS, ScenePlan
+from workers.training.scenes.spec import OBJECTS, ScenePlan, mirrored
 
 
 class PatchHead(nn.Module):
@@ -123,10 +123,17 @@ class WarmupFrame:
     def of(cls, pixels: np.ndarray, plan: ScenePlan, index: int, grid: int) -> "WarmupFrame":
         return cls(pixels, plan, index, frame_targets(plan, index, grid))
 
+    def mirror(self) -> "WarmupFrame":
+        """The frame flipped left to right, with its targets flipped to match (centres: x -> -x)."""
+        colours, shapes, near = self.targets
+        return WarmupFrame(self.pixels[:, ::-1], mirrored(self.plan), self.index,
+                           (colours[:, ::-1], shapes[:, ::-1], near[:, ::-1] * np.float32([-1, 1])))
+
 
 class FrameSource(Protocol):
-    """Where the warm-up's frames come from: ``draw`` picks a batch's frames as keys (cheap; every rank of a
-    data-parallel run draws the same), ``load`` makes a key's :class:`WarmupFrame` (a rank loads its share)."""
+    """Where the warm-up's frames come from: ``draw`` picks frames as keys (cheap; in a data-parallel run each
+    rank's source holds its shard of the frames and draws its share of every batch), ``load`` makes a key's
+    :class:`WarmupFrame`."""
 
     def draw(self, rng: random.Random, n: int) -> list[Any]: ...
 
@@ -154,7 +161,7 @@ def warm_up_tower(model: VilaModel, frames: FrameSource, *, steps: int, batch: i
     """Train ``model.tower`` (in place) with the patch head for ``steps`` steps of ``batch`` frames.
 
     ``frames`` gives :class:`WarmupFrame` for this tower's :func:`patch_grid`; with several ``ranks`` each
-    trains on its share of every batch and the gradients are averaged. ``gain_jitter``
+    draws its share of every batch from its own ``frames`` and the gradients are averaged. ``gain_jitter``
     scales each frame's brightness by a random factor within 1 +- it, so that the features (the objects'
     centres above all) do not move with the exposure: a brightness drift alone must not read as motion.
     """
@@ -170,14 +177,11 @@ def warm_up_tower(model: VilaModel, frames: FrameSource, *, steps: int, batch: i
     for step in range(steps):
         for group in optimizer.param_groups:
             group["lr"] = lr * min(1.0, (step + 1) / 30) * (0.1 + 0.9 * (1 - step / steps))
-        rng = random.Random(f"{seed}-vision-{step}")
-        keys = frames.draw(rng, batch)
-        gains = [rng.uniform(1 - gain_jitter, 1 + gain_jitter) for _ in keys] if gain_jitter > 0 else None
-        mine = ranks.share(range(len(keys)))
-        items = [frames.load(keys[i]) for i in mine]
+        rng = random.Random(f"{seed}-vision-{step}-{ranks.rank}")
+        items = [frames.load(key) for key in frames.draw(rng, ranks.count(batch))]
         arrays = np.stack([item.pixels for item in items])
-        if gains is not None:
-            arrays = with_gains(arrays, np.array([gains[i] for i in mine]))
+        if gain_jitter > 0:
+            arrays = with_gains(arrays, np.array([rng.uniform(1 - gain_jitter, 1 + gain_jitter) for _ in items]))
         pixels = model.processor.normalize(arrays).to(model.device, model.dtype)
         colours = torch.from_numpy(np.stack([item.targets[0] for item in items])).reshape(-1)
         shapes = torch.from_numpy(np.stack([item.targets[1] for item in items])).reshape(-1)

@@ -77,3 +77,20 @@ def test_evaluate_runs_the_runtime_and_draws_the_confusion(short_run, tmp_path):
     assert report["clips"] == 3 and 0.0 <= report["action_top1"] <= 1.0
     assert sum(n for _, _, n in report["confusion_top1"]) == 3
     assert plot_confusion(report, tmp_path / "c.png").stat().st_size > 1000
+
+
+def test_another_seed_draws_other_clips_but_keeps_the_suites_pairs_held_out():
+    from dataclasses import replace
+
+    from workers.training.recipe import TINY_SYNTHETIC
+    from workers.training.trainer import training_clips
+
+    def pairs(options):
+        return {tuple(sorted(map(tuple, o["objects"]))) for o in options if len(o.get("objects", ())) == 2}
+
+    held = pairs(j.options for j in suite_jobs(500) if j.kind == "two-held-out")
+    first = training_clips(replace(TINY_SYNTHETIC, train_clips=3000))
+    other = training_clips(replace(TINY_SYNTHETIC, train_clips=3000, seed=1))
+    assert [o for _, o in first] != [o for _, o in other]
+    assert len(held) == 20 and held.isdisjoint(pairs(o for _, o in first))
+    assert held.isdisjoint(pairs(o for _, o in other)) and len(pairs(o for _, o in other)) == 105 - 20

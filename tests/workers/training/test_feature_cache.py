@@ -26,7 +26,7 @@ def test_cached_tower_outputs_give_the_same_batch_as_the_frames(short_run, short
     assert torch.allclose(cached, direct, atol=1e-5)
     assert len(cache) == 3
     cache.outputs(picked + picked[:1])  # seen clips are not encoded again
-    assert len(cache) == 3 and media_key(picked[0]) == picked[0].frames
+    assert len(cache) == 3 and media_key(picked[0]) == (picked[0].frames, picked[0].mirror)
 
 
 def test_cached_outputs_do_not_change_when_the_batch_does(short_run, short_recipe):
@@ -49,4 +49,28 @@ def test_frame_store_gives_the_processors_pixels_and_reads_each_frame_once(short
     assert torch.equal(pixels, direct)
     assert counts == [len(s.frames) for s in samples]
     first = store.frame(samples[0].frames[0])
-    assert store.frame(samples[0].frames[0]) is first and len(store) == sum(counts)
+    # the views of one clip share its frames: each frame is read once
+    assert store.frame(samples[0].frames[0]) is first and len(store) == len({f for s in samples for f in s.frames})
+
+
+def test_views_give_the_same_batch_as_their_frames(short_run, short_recipe, tmp_path):
+    from workers.training.scenes.dataset import write_datasets
+
+    model = load_model(short_run / "stage1-align")
+    param_groups(model, ("mm_projector", "llm"))
+    jobs = [(101, {"objects": [["red", "circle"], ["blue", "square"]], "actions": ["moving left", "staying still"]})]
+    paths = write_datasets(tmp_path, jobs, frames=short_recipe.frames, image_size=short_recipe.dims.image_size,
+                           max_side=160, workers=1, views=("mirror", "reverse"))
+    samples = read_dataset(paths["video_text"])
+    assert [(s.mirror, s.reverse) for s in samples] == [(False, False), (False, True), (True, False), (True, True)]
+    turns = [Turn(i, *s.turns[0]) for i, s in enumerate(samples)]
+    encoder = TurnEncoder(model)
+    store = FrameStore(model.processor, short_recipe.frames)
+    cache = TowerCache(encoder, store)
+    cached = cache.outputs(samples)
+    assert len(cache) == 2  # a reversed view reuses its frames' outputs
+    assert torch.equal(cached[1], cached[0].flip(0)) and not torch.allclose(cached[2], cached[0])
+    direct = [load_frames(s, short_recipe.frames) for s in samples]
+    assert torch.allclose(store.pixels(samples)[0], model.processor([f for clip in direct for f in clip]))
+    loss = turn_loss(model.llm, encoder.build_projected(encoder.project(cached), turns))
+    assert torch.allclose(loss, turn_loss(model.llm, encoder.build(direct, turns)), atol=1e-5)

@@ -8,9 +8,8 @@ import pytest
 import torch
 
 from workers.runtime import load_model
-from workers.training.batching import Turn
 from workers.training.parallel import Ranks, TrainingFailed, run_ranks
-from workers.training.trainer import share_batch, train
+from workers.training.trainer import train
 
 INPUTS = torch.arange(40, dtype=torch.float32).reshape(5, 8) / 40
 TARGETS = torch.tensor([0, 2, 1, 1, 0])
@@ -41,15 +40,15 @@ def _failing_job(ranks: Ranks) -> None:
     ranks.barrier()
 
 
-def test_a_rank_takes_every_worldth_item_and_its_clips_turns():
+def test_a_rank_takes_every_worldth_item_and_a_shard_of_the_clips():
     assert Ranks(0, 2).share(range(5)) == [0, 2, 4] and Ranks(1, 2).share(range(5)) == [1, 3]
     assert Ranks().share("abc") == ["a", "b", "c"]
-    picked = ["c0", "c1", "c2"]
-    turns = [Turn(0, "q0", "a0"), Turn(1, "q1", "a1"), Turn(2, "q2", "a2"), Turn(1, "q1b", "a1b")]
-    clips, mine = share_batch(Ranks(1, 2), picked, turns)
-    assert clips == ["c1"] and mine == [Turn(0, "q1", "a1"), Turn(0, "q1b", "a1b")]
-    clips, mine = share_batch(Ranks(0, 2), picked, turns)
-    assert clips == ["c0", "c2"] and mine == [Turn(0, "q0", "a0"), Turn(1, "q2", "a2")]
+    assert [Ranks(r, 2).count(5) for r in (0, 1)] == [3, 2] and Ranks().count(5) == 5
+    views = [("c0", "plain"), ("c1", "plain"), ("c0", "mirror"), ("c2", "plain"), ("c1", "reverse")]
+    first, second = (Ranks(r, 2).shard(views, key=lambda v: v[0]) for r in (0, 1))
+    assert first == [("c0", "plain"), ("c0", "mirror"), ("c2", "plain")]  # a clip's views stay together
+    assert second == [("c1", "plain"), ("c1", "reverse")]
+    assert Ranks().shard(views, key=lambda v: v[0]) == views
 
 
 def test_two_ranks_average_their_gradients_and_losses(tmp_path):

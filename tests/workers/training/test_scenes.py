@@ -129,3 +129,53 @@ def test_default_action_labels_are_the_scene_actions():
     from services.core.labels import DEFAULT_ACTION_LABELS
     from workers.training.scenes.spec import ACTIONS
     assert DEFAULT_ACTION_LABELS == ACTIONS
+
+
+@pytest.mark.parametrize("seed", SEEDS[:60])
+def test_a_reversed_scene_shows_the_frames_backwards(seed):
+    from workers.training.scenes.spec import reversed_plan
+
+    plan = plan_scene(seed)
+    back, last = reversed_plan(plan), plan.frames - 1
+    for obj, rev in zip(plan.objects, back.objects):
+        for i in range(plan.frames):
+            assert np.allclose(obj.position(i, plan.frames), rev.position(last - i, plan.frames), atol=1e-9)
+            assert math.isclose(obj.alpha(i), rev.alpha(last - i), abs_tol=1e-9)
+            assert obj.visible(i) == rev.visible(last - i)
+    for i in (0, last):  # the brightness relative to the first frame
+        assert math.isclose(back.brightness(i), plan.brightness(last - i) / plan.brightness(last), abs_tol=1e-9)
+
+
+@pytest.mark.parametrize("seed", SEEDS[:60])
+def test_a_mirrored_scene_is_flipped_left_to_right(seed):
+    from workers.training.scenes.spec import mirrored
+
+    plan = plan_scene(seed)
+    flipped = mirrored(plan)
+    for obj, mir in zip(plan.objects, flipped.objects):
+        for i in range(plan.frames):
+            (x, y), (mx, my) = obj.position(i, plan.frames), mir.position(i, plan.frames)
+            assert abs(x - (1 - mx)) < 1e-9 and abs(y - my) <= 0.01  # a still object's wobble keeps its sign
+        assert (mir.colour, mir.shape, mir.size) == (obj.colour, obj.shape, obj.size)
+
+
+def test_views_describe_what_they_show():
+    from workers.training.scenes.spec import mirrored, reversed_plan
+
+    plan = plan_scene(31, objects=[("red", "circle"), ("blue", "square")], actions=["moving left", "appearing"])
+    assert [o.action for o in mirrored(plan).objects] == ["moving right", "appearing"]
+    assert [o.action for o in reversed_plan(plan).objects] == ["moving right", "disappearing"]
+    assert [o.action for o in reversed_plan(mirrored(plan)).objects] == ["moving left", "disappearing"]
+    assert [o.name for o in ordered(mirrored(plan))] == [o.name for o in ordered(plan)][::-1]
+    assert caption(mirrored(plan)).startswith(f"a {ordered(plan)[1].name} ")
+
+
+def test_a_mirrored_frame_is_the_mirror_image():
+    from workers.training.scenes.spec import mirrored
+
+    plan = plan_scene(32, objects=[("yellow", "square")], actions=["moving right"], drift=0.0)
+    frame = render_frame(plan, 0).astype(int)
+    twin = render_frame(mirrored(plan), 0).astype(int)
+    yellow = lambda f: (f[..., 0] > 150) & (f[..., 1] > 150) & (f[..., 2] < 100)  # noqa: E731
+    assert yellow(frame).sum() > 0
+    assert (yellow(frame[:, ::-1]) != yellow(twin)).mean() < 0.01

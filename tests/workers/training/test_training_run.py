@@ -5,7 +5,6 @@ import json
 import random
 import shutil
 
-import pytest
 import torch
 
 from workers.runtime import load_model
@@ -110,3 +109,23 @@ def test_tower_learning_rate_scale(short_run):
     assert all(scales[id(p)] == 1.0 for p in model.llm.parameters())
     frozen = param_groups(model, trainable_components("pretrain", tower_from_scratch=False))
     assert not any(p.requires_grad for p in model.tower.parameters()) and len(frozen) == 2
+
+
+def test_the_warmups_frames_can_be_drawn_mirrored(short_run, short_recipe):
+    from workers.training.feature_cache import FrameStore
+    from workers.training.trainer import StoredFrames
+    from workers.training.vision_warmup import patch_grid
+
+    model = load_model(short_run / "base")
+    scenes = json.loads((short_run / "data" / "scenes.json").read_text())
+    store = FrameStore(model.processor, short_recipe.frames)
+    frames = StoredFrames(short_run / "data", scenes, store, patch_grid(model), short_recipe.frames, mirror=True)
+    keys = frames.draw(random.Random(3), len(scenes))
+    assert {mirror for _, _, mirror in keys} == {True, False}
+    record, k, _ = keys[0]
+    plain, flipped = frames.load((record, k, False)), frames.load((record, k, True))
+    assert flipped.pixels.tobytes() == plain.pixels[:, ::-1].tobytes()
+    assert (flipped.targets[0] == plain.targets[0][:, ::-1]).all()
+    plain_keys = StoredFrames(short_run / "data", scenes, store, patch_grid(model), short_recipe.frames).draw(
+        random.Random(3), len(scenes))
+    assert not any(mirror for _, _, mirror in plain_keys)

@@ -70,3 +70,18 @@ def test_gain_scales_each_frames_brightness_and_clips():
     scaled = with_gains(pixels, np.array([1.2, 0.8]))
     assert scaled.dtype == np.uint8
     assert scaled.tolist() == [[[[120, 240, 255]]], [[[80, 160, 200]]]]
+
+
+def test_a_mirrored_warmup_frame_flips_pixels_and_targets():
+    from workers.training.scenes.spec import mirrored
+    from workers.training.vision_warmup import WarmupFrame, frame_targets
+
+    plan = plan_scene(23, objects=[("red", "circle"), ("blue", "triangle")], actions=["moving right", "staying still"])
+    pixels = np.arange(8 * 8 * 3, dtype=np.uint8).reshape(8, 8, 3)
+    frame = WarmupFrame.of(pixels, plan, 0, 8)
+    twin = frame.mirror()
+    assert np.array_equal(twin.pixels, pixels[:, ::-1])
+    colours, shapes, near = frame_targets(mirrored(plan), 0, 8)  # the mirrored scene's own targets
+    assert (twin.targets[0] == colours).mean() > 0.95 and (twin.targets[1] == shapes).mean() > 0.95
+    assert np.allclose(twin.targets[2], near, atol=0.02)
+    assert twin.plan == mirrored(plan) and frame.targets[0].any()

@@ -9,6 +9,11 @@ the ingest path (``frames.window_images``), stores them as PNG in
 * ``conversations.json``: the clip and its instruction turns (caption prompts, the
   action question over the seven actions, and the QA of ``text.questions``).
 
+With ``views`` each clip is also described as it looks mirrored and/or played
+backwards (records with ``"mirror": true`` / ``"reverse": true``, which
+``workers.training.data`` applies to the stored frames): new clips for the price
+of the text.
+
 Each record is ``{"id", "image" | "video", "conversations": [{"from": "human",
 "value": "<video>\\n..."}, {"from": "gpt", "value": "..."}, ...]}`` (paths relative
 to ``root``). ``scenes.json`` keeps the plans' seeds and ground truth. Rendering
@@ -26,7 +31,7 @@ from PIL import Image
 
 from workers.training.scenes.frames import window_images
 from workers.training.scenes.render import sample_times
-from workers.training.scenes.spec import ACTIONS, ScenePlan, plan_scene
+from workers.training.scenes.spec import ACTIONS, ScenePlan, mirrored, plan_scene, reversed_plan, separated
 from workers.training.scenes.text import CAPTION_PROMPTS, caption, ordered, questions
 
 ACTION_QUESTION = "Which of these best describes what happens in the video: {options}? Answer with one of them."
@@ -74,12 +79,63 @@ def _render(job: tuple[int, dict, int, int, str, int | None]) -> dict:
     return {"seed": seed, "options": options}
 
 
+VIEWS = ("mirror", "reverse")
+
+
+def views_of(plan: ScenePlan, views: Sequence[str]) -> list[tuple[dict, ScenePlan]]:
+    """The scene as stored, then as each combination of ``views`` shows it (``mirror``: frames flipped left
+    to right; ``reverse``: frames in reverse order), as (record flags, the plan that view shows). A view whose
+    two objects are too close to order where both are first visible is left out (its caption would be
+    ambiguous), as ``plan_scene`` leaves such scenes out."""
+    unknown = set(views) - set(VIEWS)
+    if unknown:
+        raise ValueError(f"unknown views {sorted(unknown)}; views are {', '.join(VIEWS)}")
+    out = [({}, plan)]
+    for mirror in (False, True) if "mirror" in views else (False,):
+        for reverse in (False, True) if "reverse" in views else (False,):
+            if mirror or reverse:
+                seen = mirrored(plan) if mirror else plan
+                seen = reversed_plan(seen) if reverse else seen
+                if separated(seen):
+                    flags = ({"mirror": True} if mirror else {}) | ({"reverse": True} if reverse else {})
+                    out.append((flags, seen))
+    return out
+
+
+def clip_records(plan: ScenePlan, frames: int, views: Sequence[str] = ()) -> dict[str, list[dict]]:
+    """The records of one rendered clip (``frames/<id>/<k>.png``) by dataset kind, one per view.
+
+    The stored view's records depend on the seed alone; another view draws its prompts from its own
+    generator, and its text describes the scene that view shows. ``image_text`` holds the stored and the
+    mirrored frame (a single frame has no direction of time)."""
+    cid = f"{plan.seed:08d}"
+    picked = sample_times(plan, frames)
+    out: dict[str, list[dict]] = {"image_text": [], "video_text": [], "conversations": []}
+    for flags, seen in views_of(plan, views):
+        name = "".join(f"-{v}" for v in VIEWS if flags.get(v))
+        rng = random.Random(plan.seed if not flags else f"{plan.seed}{name}")
+        k = rng.randrange(len(picked))
+        if not flags.get("reverse"):
+            out["image_text"].append({"id": f"{cid}-i{name}", "image": f"frames/{cid}/{k}.png", **flags,
+                                      "conversations": _turn(IMAGE_QUESTION, frame_objects(seen, picked[k]),
+                                                             "image")})
+        text = caption(seen)
+        out["video_text"].append({"id": f"{cid}-v{name}", "video": f"frames/{cid}", **flags,
+                                  "conversations": _turn(rng.choice(CAPTION_PROMPTS), text, "video")})
+        turns = [(CAPTION_PROMPTS[0], text)] + action_turns(seen, rng) + questions(seen, rng)
+        out["conversations"].append({"id": f"{cid}-c{name}", "video": f"frames/{cid}", **flags,
+                                     "conversations": [m for i, (q, a) in enumerate(turns)
+                                                       for m in _turn(q, a, "video" if i == 0 else None)]})
+    return out
+
+
 def write_datasets(root: Path, jobs: Iterable[tuple[int, dict]], *, frames: int, image_size: int,
-                   max_side: int | None = None, workers: int = 2,
+                   max_side: int | None = None, workers: int = 2, views: Sequence[str] = (),
                    progress: Callable[[int], None] | None = None) -> dict[str, Path]:
     """Render ``jobs`` (seed, plan_scene keyword options) into ``root``; returns the dataset paths by kind.
 
     Frames are stored at ``image_size`` (the model's square input); ``max_side`` renders scenes smaller.
+    ``views`` adds records that show each clip mirrored and/or reversed (:func:`views_of`).
     """
     root = Path(root)
     (root / "frames").mkdir(parents=True, exist_ok=True)
@@ -88,27 +144,22 @@ def write_datasets(root: Path, jobs: Iterable[tuple[int, dict]], *, frames: int,
         for done, _ in enumerate(pool.map(_render, todo, chunksize=32), 1):
             if progress:
                 progress(done)
-    image_text, video_text, conversations, scenes = [], [], [], []
-    for seed, options, *_ in todo:
+    return write_records(root, [(seed, options) for seed, options, *_ in todo], frames=frames, views=views)
+
+
+def write_records(root: Path, jobs: Sequence[tuple[int, dict]], *, frames: int,
+                  views: Sequence[str] = ()) -> dict[str, Path]:
+    """The datasets and ``scenes.json`` of clips already rendered into ``root`` (see :func:`write_datasets`)."""
+    records: dict[str, list[dict]] = {"image_text": [], "video_text": [], "conversations": [], "scenes": []}
+    for seed, options in jobs:
         plan = plan_scene(seed, **options)
-        rng = random.Random(seed)
-        cid = f"{seed:08d}"
-        picked = sample_times(plan, frames)
-        k = rng.randrange(len(picked))
-        image_text.append({"id": f"{cid}-i", "image": f"frames/{cid}/{k}.png",
-                           "conversations": _turn(IMAGE_QUESTION, frame_objects(plan, picked[k]), "image")})
-        text = caption(plan)
-        video_text.append({"id": f"{cid}-v", "video": f"frames/{cid}",
-                           "conversations": _turn(rng.choice(CAPTION_PROMPTS), text, "video")})
-        turns = [(CAPTION_PROMPTS[0], text)] + action_turns(plan, rng) + questions(plan, rng)
-        conversations.append({"id": f"{cid}-c", "video": f"frames/{cid}",
-                              "conversations": [m for i, (q, a) in enumerate(turns)
-                                                for m in _turn(q, a, "video" if i == 0 else None)]})
-        scenes.append({"id": cid, "seed": seed, "options": options, "caption": text,
-                       "objects": [[o.colour, o.shape, o.action] for o in ordered(plan)]})
+        for kind, items in clip_records(plan, frames, views).items():
+            records[kind].extend(items)
+        records["scenes"].append({"id": f"{seed:08d}", "seed": seed, "options": options, "caption": caption(plan),
+                                  "objects": [[o.colour, o.shape, o.action] for o in ordered(plan)]})
     paths = {}
-    for name, records in (("image_text", image_text), ("video_text", video_text),
-                          ("conversations", conversations), ("scenes", scenes)):
+    for name, items in records.items():
         paths[name] = root / f"{name}.json"
-        paths[name].write_text(json.dumps(records, indent=1) + "\n")
+        # One record a line: readable, and written by json's C encoder (``indent`` would use the slow Python one).
+        paths[name].write_text("[\n" + ",\n".join(json.dumps(item) for item in items) + "\n]\n")
     return paths

@@ -160,6 +160,35 @@ def at_most(plan: ScenePlan, side: int | None) -> ScenePlan:
     return replace(plan, width=_even(plan.width * scale), height=_even(plan.height * scale))
 
 
+MIRRORED_ACTIONS = {"moving left": "moving right", "moving right": "moving left"}
+REVERSED_ACTIONS = {**MIRRORED_ACTIONS, "moving up": "moving down", "moving down": "moving up",
+                    "appearing": "disappearing", "disappearing": "appearing"}
+
+
+def mirrored(plan: ScenePlan) -> ScenePlan:
+    """The scene seen in a mirror (frames flipped left to right): x -> 1 - x, left <-> right.
+
+    Exact for everything the captions and labels read; the wobble of a still object keeps its vertical
+    sign (it is under 0.4 % of the height)."""
+    flip = {1: 3, 3: 1}
+    objects = tuple(replace(o, action=MIRRORED_ACTIONS.get(o.action, o.action), start=(1 - o.start[0], o.start[1]),
+                            end=(1 - o.end[0], o.end[1]), wobble=-o.wobble,
+                            orientation=flip.get(o.orientation, o.orientation)) for o in plan.objects)
+    return replace(plan, objects=objects)
+
+
+def reversed_plan(plan: ScenePlan) -> ScenePlan:
+    """The scene played backwards (frame i shows what frame ``frames - 1 - i`` showed): motions reverse,
+    appearing <-> disappearing. Positions and opacities are exact (both easings are symmetric); the
+    brightness runs from ``1 + drift`` down to 1, which a plan, starting at 1, writes as the relative drift
+    ``-drift / (1 + drift)``."""
+    last = plan.frames - 1
+    objects = tuple(replace(o, action=REVERSED_ACTIONS.get(o.action, o.action), start=o.end, end=o.start,
+                            wobble=-o.wobble, appear=last - o.vanish, vanish=last - o.appear)
+                    for o in plan.objects)
+    return replace(plan, objects=objects, drift=-plan.drift / (1 + plan.drift))
+
+
 def both_visible_frame(plan: ScenePlan) -> int | None:
     """First frame where every object is visible (None when there is none)."""
     for i in range(plan.frames):
@@ -168,7 +197,7 @@ def both_visible_frame(plan: ScenePlan) -> int | None:
     return None
 
 
-def _separated(plan: ScenePlan) -> bool:
+def separated(plan: ScenePlan) -> bool:
     """Two objects apart horizontally where the caption orders them, so the order is well defined."""
     if len(plan.objects) < 2:
         return True
@@ -213,6 +242,6 @@ def plan_scene(seed: int, *, count: int | None = None,
             texture_amp=texture_amp, noise=noise, drift=drift,
             objects=tuple(_object(rng, c, s, a, frames, width / height) for (c, s), a in zip(chosen, todo)),
         )
-        if _separated(plan):
+        if separated(plan):
             return plan
     raise ValueError(f"seed {seed}: no valid scene for objects={fixed} actions={acts}")
