@@ -11,7 +11,7 @@ Layout of ``OUT``::
     losses.jsonl, loss_curves.png, recipe.json
 
 Every step of every stage draws its batch from a generator seeded by (recipe
-seed, stage, step), so a resumed run sees the same batches as an uninterrupted
+seed, stage, step, rank), so a resumed run sees the same batches as an uninterrupted
 one. A finished part (a ``DONE`` marker) is skipped on the next run.
 """
 from __future__ import annotations
