@@ -50,6 +50,11 @@ class Sample:
     def has_media(self) -> bool:
         return bool(self.frames) or self.video_file is not None
 
+    @property
+    def media(self) -> tuple:
+        """The stored media it shows, whatever its view: its frame files, or its video file."""
+        return self.frames or (self.video_file,)
+
 
 @functools.lru_cache(maxsize=4096)  # a dataset asks the same few hundred questions many times
 def _clean(text: str) -> str:

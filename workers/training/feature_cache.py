@@ -26,7 +26,7 @@ from workers.training.data import Sample, decode_video
 def media_key(sample: Sample) -> tuple:
     """What identifies a sample's frames as the tower sees each one (two datasets may share a clip's frames;
     a reversed view shows the same frames in another order)."""
-    return (sample.frames or (sample.video_file,), sample.mirror)
+    return (sample.media, sample.mirror)
 
 
 class FrameStore:

@@ -105,11 +105,6 @@ def training_clips(recipe: Recipe) -> list[tuple[int, dict]]:
                          still_share=recipe.still_share)
 
 
-def clip_of(sample: Sample) -> tuple:
-    """The stored media a sample shows, whatever its view (what a rank's shard is keyed on)."""
-    return sample.frames or (sample.video_file,)
-
-
 def train(recipe: Recipe, out: Path, *, ranks: int = 1, threads: int = 1, workers: int = 2,
           progress: bool = True) -> Path:
     """Run ``recipe`` into ``out`` over ``ranks`` data-parallel processes of ``threads`` torch threads each;
@@ -244,7 +239,7 @@ class Trainer:
         start = self._resume(state_path, model, optimizer)
         encoder = TurnEncoder(model)
         # This rank's shard: it alone reads, and encodes, the frames of its clips.
-        pool = self.ranks.shard([s for kind in stage.datasets for s in data[kind] if s.has_media], key=clip_of)
+        pool = self.ranks.shard([s for kind in stage.datasets for s in data[kind] if s.has_media], key=lambda sample: sample.media)
         store = self._frame_store(model)
         # A frozen tower's outputs are computed once per clip (feature_cache).
         cache = None if "vision_tower" in names else TowerCache(encoder, store)
