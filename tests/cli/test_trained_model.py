@@ -130,8 +130,6 @@ def test_two_objects_are_named_left_to_right(cli, tmp_path):
 
 
 @shipped
-@pytest.mark.xfail(strict=True, reason="issue 5 is open: tiny-synthetic-v1 gets two-object clips all right 0.54 of "
-                   "the time (threshold 0.90); on this clip it says 'white square' for the blue square")
 def test_two_objects_are_captioned_exactly(cli, tmp_path):
     plan, run = analyze_clip(cli, tmp_path, *TWO_OBJECTS)
     assert run.json["windows"][0]["caption"] == caption(plan)

@@ -39,10 +39,10 @@ from workers.training.data import Sample, read_dataset, text_pairs
 from workers.training.feature_cache import FrameStore, TowerCache
 from workers.training.parallel import Ranks, run_ranks
 from workers.training.recipe import Recipe, Stage, trainable_components
-from workers.training.scenes.dataset import ACTION_QUESTION, IMAGE_QUESTION, write_datasets
+from workers.training.scenes.dataset import ACTION_QUESTION, IMAGE_QUESTION, write_crowded, write_datasets
 from workers.training.scenes.render import sample_times
 from workers.training.scenes.spec import ACTIONS, plan_scene
-from workers.training.scenes.split import held_out_pairs, training_jobs
+from workers.training.scenes.split import crowded_jobs, held_out_pairs, training_jobs
 from workers.training.scenes.text import CAPTION_PROMPTS, vocabulary
 from workers.training.vision_warmup import WarmupFrame, patch_grid, warm_up_tower
 
@@ -184,8 +184,15 @@ class Trainer:
                            workers=self.workers, views=r.views,
                            progress=lambda done: bar.update(done - bar.n))
             bar.close()
+            crowd = crowded_jobs(r.crowded_frames, seed=r.seed, held=held_out_pairs(r.held_out_pairs, r.held_out_seed))
+            if crowd:
+                bar = tqdm(total=len(crowd), desc="render warm-up frames", disable=not self.progress, unit="frame")
+                write_crowded(root, crowd, image_size=r.dims.image_size, max_side=r.render_side,
+                              workers=self.workers, progress=lambda done: bar.update(done - bar.n))
+                bar.close()
             (root / DONE).write_text(f"{len(jobs)} clips\n")
-            self.log(f"rendered {len(jobs)} training clips in {time.perf_counter() - began:.0f} s")
+            self.log(f"rendered {len(jobs)} training clips and {len(crowd)} crowded warm-up frames in "
+                     f"{time.perf_counter() - began:.0f} s")
         self.ranks.barrier()
         return Datasets(root)
 
@@ -294,6 +301,9 @@ class Trainer:
             return
         root = self.out / "data"
         scenes = json.loads((root / "scenes.json").read_text())
+        if (root / "crowded.json").is_file():
+            scenes += [{**scene, "folder": "crowded", "frames": 1}
+                       for scene in json.loads((root / "crowded.json").read_text())]
         store, grid = self._frame_store(model), patch_grid(model)
 
         frames = StoredFrames(root, self.ranks.shard(scenes, key=lambda scene: scene["id"]), store, grid, r.frames,
@@ -392,7 +402,7 @@ class StoredFrames:
     def _plan(self, record: dict) -> tuple:
         if record["id"] not in self._plans:
             plan = plan_scene(record["seed"], **record["options"])
-            self._plans[record["id"]] = (plan, sample_times(plan, self.frames))
+            self._plans[record["id"]] = (plan, sample_times(plan, record.get("frames", self.frames)))
         return self._plans[record["id"]]
 
     def draw(self, rng: random.Random, n: int) -> list[tuple[dict, int, bool]]:
@@ -403,7 +413,7 @@ class StoredFrames:
         record, k, mirror = key
         if (record["id"], k) not in self._loaded:
             plan, picked = self._plan(record)
-            pixels = self.store.frame(self.root / "frames" / record["id"] / f"{k}.png")
+            pixels = self.store.frame(self.root / record.get("folder", "frames") / record["id"] / f"{k}.png")
             self._loaded[record["id"], k] = WarmupFrame.of(pixels, plan, picked[k], self.grid)
         frame = self._loaded[record["id"], k]
         return frame.mirror() if mirror else frame

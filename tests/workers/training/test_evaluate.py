@@ -5,7 +5,8 @@ from workers.runtime import load_model
 from workers.training.evaluate import evaluate, parse_caption, plot_confusion, suite_jobs, summarise
 from workers.training.scenes import plan_scene
 from workers.training.scenes.spec import STILL_ACTIONS
-from workers.training.scenes.split import EVAL_SEEDS, TRAIN_SEEDS, held_out_pairs, is_held_out, training_jobs
+from workers.training.scenes.split import (CROWD_SEEDS, EVAL_SEEDS, TRAIN_SEEDS, crowded_jobs, held_out_pairs,
+                                           is_held_out, training_jobs)
 
 
 def test_suite_is_held_out_from_training():
@@ -94,3 +95,23 @@ def test_another_seed_draws_other_clips_but_keeps_the_suites_pairs_held_out():
     assert [o for _, o in first] != [o for _, o in other]
     assert len(held) == 20 and held.isdisjoint(pairs(o for _, o in first))
     assert held.isdisjoint(pairs(o for _, o in other)) and len(pairs(o for _, o in other)) == 105 - 20
+
+
+def test_crowded_frames_keep_held_out_pairs_apart_and_objects_apart():
+    held = held_out_pairs(20)
+    jobs = crowded_jobs(300, seed=0, held=held)
+    assert {len(o["objects"]) for _, o in jobs} == {3, 4, 5}
+    train = {s for s, _ in training_jobs(3000, seed=0, two_object_share=0.6, held=held)}
+    assert all(CROWD_SEEDS <= s < EVAL_SEEDS and s not in train for s, _ in jobs)
+    for seed, options in jobs[:60]:
+        objects = [tuple(o) for o in options["objects"]]
+        assert len(set(objects)) == len(objects)
+        assert not any(is_held_out(a, b, held) for k, a in enumerate(objects) for b in objects[k + 1:])
+        plan = plan_scene(seed, **options)
+        aspect = plan.width / plan.height
+        mid = plan.frames // 2
+        for k, a in enumerate(plan.objects):
+            assert a.action == "staying still"
+            for b in plan.objects[k + 1:]:
+                (ax, ay), (bx, by) = a.position(mid, plan.frames), b.position(mid, plan.frames)
+                assert max(abs(ax - bx) * aspect, abs(ay - by)) >= (a.size + b.size) / 2

@@ -124,6 +124,25 @@ def test_patch_labels_mark_the_object_where_the_model_sees_it():
     assert np.nonzero(late)[1].mean() > cols.mean() + 1  # moved right by more than a patch
 
 
+def test_patch_labels_keep_an_object_too_small_to_cover_a_patch():
+    # 10 % of a 16:9 frame's height, centred on a patch corner: no patch is a quarter covered, yet the
+    # object must label the patch it covers most rather than be taught as background
+    from dataclasses import replace
+
+    from workers.training.scenes.labels import COLOUR_CLASSES, MIN_COVER, SHAPE_CLASSES, patch_labels
+
+    plan = plan_scene(13, objects=[("red", "triangle")], actions=["staying still"])
+    plan = replace(plan, width=640, height=360)
+    plan = replace(plan, objects=(replace(plan.objects[0], size=0.10, start=(0.25, 0.25), end=(0.25, 0.25),
+                                          wobble=0.0, orientation=0),))
+    assert 0.10 * 0.10 * 16 / 9 * 64 * 0.5 < MIN_COVER * 64  # the object's area is under a quarter patch
+    colours, shapes = patch_labels(plan, 0, 8)
+    rows, cols = np.nonzero(colours)
+    assert len(rows) == 1 and colours[rows[0], cols[0]] == COLOUR_CLASSES.index("red")
+    assert shapes[rows[0], cols[0]] == SHAPE_CLASSES.index("triangle")
+    assert rows[0] in (1, 2) and cols[0] in (1, 2)  # one of the four patches around the corner
+
+
 def test_default_action_labels_are_the_scene_actions():
     # analyze, the dispatcher and the worker score these by default: the embedded model's own vocabulary
     from services.core.labels import DEFAULT_ACTION_LABELS

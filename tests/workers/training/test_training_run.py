@@ -129,3 +129,26 @@ def test_the_warmups_frames_can_be_drawn_mirrored(short_run, short_recipe):
     plain_keys = StoredFrames(short_run / "data", scenes, store, patch_grid(model), short_recipe.frames).draw(
         random.Random(3), len(scenes))
     assert not any(mirror for _, _, mirror in plain_keys)
+
+
+def test_the_warmup_draws_crowded_frames(short_run, short_recipe):
+    from workers.training.feature_cache import FrameStore
+    from workers.training.scenes.labels import COLOUR_CLASSES, SHAPE_CLASSES
+    from workers.training.trainer import StoredFrames
+    from workers.training.vision_warmup import patch_grid
+
+    assert short_recipe.crowded_frames > 0
+    crowded = json.loads((short_run / "data" / "crowded.json").read_text())
+    assert len(crowded) == short_recipe.crowded_frames
+    model = load_model(short_run / "base")
+    records = [{**c, "folder": "crowded", "frames": 1} for c in crowded]
+    frames = StoredFrames(short_run / "data", records, FrameStore(model.processor, short_recipe.frames),
+                          patch_grid(model), short_recipe.frames)
+    for record in records:
+        keys = frames.draw(random.Random(0), 1)
+        assert keys[0][1] == 0  # one frame per crowded scene
+        frame = frames.load((record, 0, False))
+        assert frame.pixels.shape == (model.processor.height, model.processor.width, 3)
+        colours, shapes = frame.targets[:2]
+        labelled = {(COLOUR_CLASSES[c], SHAPE_CLASSES[s]) for c, s in zip(colours.ravel(), shapes.ravel()) if c}
+        assert labelled == {tuple(o) for o in record["options"]["objects"]}

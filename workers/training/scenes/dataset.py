@@ -147,6 +147,24 @@ def write_datasets(root: Path, jobs: Iterable[tuple[int, dict]], *, frames: int,
     return write_records(root, [(seed, options) for seed, options, *_ in todo], frames=frames, views=views)
 
 
+def write_crowded(root: Path, jobs: Sequence[tuple[int, dict]], *, image_size: int, max_side: int | None = None,
+                  workers: int = 2, progress: Callable[[int], None] | None = None) -> Path:
+    """Render the middle frame of each crowded scene (``split.crowded_jobs``) into ``root/crowded/<id>/0.png``,
+    as the clips' frames are rendered; returns ``crowded.json`` (id, seed and options of each). These frames
+    serve the vision warm-up alone: no dataset describes them."""
+    root = Path(root)
+    (root / "crowded").mkdir(parents=True, exist_ok=True)
+    todo = [(seed, options, 1, image_size, str(root / "crowded"), max_side) for seed, options in jobs]
+    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+        for done, _ in enumerate(pool.map(_render, todo, chunksize=32), 1):
+            if progress:
+                progress(done)
+    path = root / "crowded.json"
+    path.write_text("[\n" + ",\n".join(json.dumps({"id": f"{seed:08d}", "seed": seed, "options": options})
+                                          for seed, options in jobs) + "\n]\n")
+    return path
+
+
 def write_records(root: Path, jobs: Sequence[tuple[int, dict]], *, frames: int,
                   views: Sequence[str] = ()) -> dict[str, Path]:
     """The datasets and ``scenes.json`` of clips already rendered into ``root`` (see :func:`write_datasets`)."""

@@ -197,10 +197,22 @@ def both_visible_frame(plan: ScenePlan) -> int | None:
     return None
 
 
+def apart(a: ObjectPlan, b: ObjectPlan, aspect: float, frame: int, frames: int) -> bool:
+    """Whether the boxes of ``a`` and ``b`` are apart in ``frame`` (a margin of 2 % of the height between them)."""
+    (ax, ay), (bx, by) = a.position(frame, frames), b.position(frame, frames)
+    return max(abs(ax - bx) * aspect, abs(ay - by)) >= (a.size + b.size) / 2 + 0.02
+
+
 def separated(plan: ScenePlan) -> bool:
-    """Two objects apart horizontally where the caption orders them, so the order is well defined."""
+    """Two objects apart horizontally where the caption orders them, so the order is well defined; more
+    objects (the vision warm-up's crowded frames of still objects, never captioned) all apart from each
+    other at the start, middle and end of the clip."""
     if len(plan.objects) < 2:
         return True
+    if len(plan.objects) > 2:
+        aspect = plan.width / plan.height
+        return all(apart(a, b, aspect, i, plan.frames) for i in {0, plan.frames // 2, plan.frames - 1}
+                   for k, a in enumerate(plan.objects) for b in plan.objects[k + 1:])
     i = both_visible_frame(plan)
     if i is None:
         return False

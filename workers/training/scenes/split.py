@@ -12,6 +12,7 @@ import random
 from workers.training.scenes.spec import OBJECTS, STILL_ACTIONS
 
 TRAIN_SEEDS = 1_000_000
+CROWD_SEEDS = 600_000_000
 EVAL_SEEDS = 900_000_000
 Pair = tuple[tuple[str, str], tuple[str, str]]
 
@@ -52,6 +53,23 @@ def training_jobs(count: int, *, seed: int, two_object_share: float, held: set[P
         if still_share and rng.random() < still_share:
             options = still_scene(rng, options.get("objects") or [list(rng.choice(OBJECTS))], 0.10, 0.20)
         jobs.append((scene_seed, options))
+    return jobs
+
+
+def crowded_jobs(count: int, *, seed: int, held: set[Pair],
+                 objects: tuple[int, int] = (3, 5)) -> list[tuple[int, dict]]:
+    """``count`` (scene seed, plan options) of crowded frames for the vision warm-up alone: ``objects`` (at
+    least, at most) still objects apart from each other, no two of them a held-out pair (the evaluation's
+    unseen combinations stay unseen by the tower too)."""
+    jobs = []
+    for i in range(count):
+        scene_seed = CROWD_SEEDS + seed * 1_000_000 + i
+        rng = random.Random(scene_seed)
+        n, chosen = rng.randint(*objects), []
+        for obj in rng.sample(OBJECTS, len(OBJECTS)):
+            if len(chosen) < n and not any(is_held_out(obj, other, held) for other in chosen):
+                chosen.append(obj)
+        jobs.append((scene_seed, {"objects": [list(o) for o in chosen], "actions": ["staying still"] * len(chosen)}))
     return jobs
 
 
