@@ -184,7 +184,8 @@ class Trainer:
                            workers=self.workers, views=r.views,
                            progress=lambda done: bar.update(done - bar.n))
             bar.close()
-            crowd = crowded_jobs(r.crowded_frames, seed=r.seed, held=held_out_pairs(r.held_out_pairs, r.held_out_seed))
+            held = held_out_pairs(r.held_out_pairs, r.held_out_seed)
+            crowd = crowded_jobs(r.crowded_frames, seed=r.seed, held=held)
             if crowd:
                 bar = tqdm(total=len(crowd), desc="render warm-up frames", disable=not self.progress, unit="frame")
                 write_crowded(root, crowd, image_size=r.dims.image_size, max_side=r.render_side,

@@ -79,6 +79,14 @@ def _render(job: tuple[int, dict, int, int, str, int | None]) -> dict:
     return {"seed": seed, "options": options}
 
 
+def _render_all(todo: list[tuple], workers: int, progress: Callable[[int], None] | None) -> None:
+    """:func:`_render` every job in ``workers`` processes, reporting the count done to ``progress``."""
+    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+        for done, _ in enumerate(pool.map(_render, todo, chunksize=32), 1):
+            if progress:
+                progress(done)
+
+
 VIEWS = ("mirror", "reverse")
 
 
@@ -140,10 +148,7 @@ def write_datasets(root: Path, jobs: Iterable[tuple[int, dict]], *, frames: int,
     root = Path(root)
     (root / "frames").mkdir(parents=True, exist_ok=True)
     todo = [(seed, options, frames, image_size, str(root / "frames"), max_side) for seed, options in jobs]
-    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
-        for done, _ in enumerate(pool.map(_render, todo, chunksize=32), 1):
-            if progress:
-                progress(done)
+    _render_all(todo, workers, progress)
     return write_records(root, [(seed, options) for seed, options, *_ in todo], frames=frames, views=views)
 
 
@@ -154,11 +159,8 @@ def write_crowded(root: Path, jobs: Sequence[tuple[int, dict]], *, image_size: i
     serve the vision warm-up alone: no dataset describes them."""
     root = Path(root)
     (root / "crowded").mkdir(parents=True, exist_ok=True)
-    todo = [(seed, options, 1, image_size, str(root / "crowded"), max_side) for seed, options in jobs]
-    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
-        for done, _ in enumerate(pool.map(_render, todo, chunksize=32), 1):
-            if progress:
-                progress(done)
+    _render_all([(seed, options, 1, image_size, str(root / "crowded"), max_side) for seed, options in jobs],
+                workers, progress)
     path = root / "crowded.json"
     path.write_text("[\n" + ",\n".join(json.dumps({"id": f"{seed:08d}", "seed": seed, "options": options})
                                           for seed, options in jobs) + "\n]\n")

@@ -69,7 +69,8 @@ def crowded_jobs(count: int, *, seed: int, held: set[Pair],
         for obj in rng.sample(OBJECTS, len(OBJECTS)):
             if len(chosen) < n and not any(is_held_out(obj, other, held) for other in chosen):
                 chosen.append(obj)
-        jobs.append((scene_seed, {"objects": [list(o) for o in chosen], "actions": ["staying still"] * len(chosen)}))
+        jobs.append((scene_seed, {"objects": [list(o) for o in chosen],
+                                  "actions": ["staying still"] * len(chosen)}))
     return jobs
 
 
