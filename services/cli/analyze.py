@@ -49,7 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="quantise the LLM: none, int8-dynamic, int8-dynamic-token, int8, int4 "
                         "(default: the tier's; edge int8-dynamic-token, cloud none)")
     p.add_argument("--frames-per-window", type=_positive(int), metavar="N",
-                   help="frames given to the model per window (default: the tier's)")
+                   help="frames given to the model per window "
+                        "(default: the tier's, at most the model's num_video_frames)")
     p.add_argument("--fps", type=_positive(float), metavar="F",
                    help="sampling rate in frames per second (default: N frames spread over each window)")
     p.add_argument("--max-seconds", type=_positive(float), metavar="S",
@@ -85,7 +86,7 @@ def tier_from_args(args: argparse.Namespace) -> TierProfile:
 
     tier = get_tier(args.tier)
     if getattr(args, "frames_per_window", None):
-        tier = replace(tier, frames_per_window=args.frames_per_window)
+        tier = replace(tier, frames_per_window=args.frames_per_window, frames_set=True)
     if getattr(args, "quantization", None):
         tier = replace(tier, quantization=args.quantization)
     return tier
@@ -122,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
     hf_logging.disable_progress_bar()  # our own bar is the one that matters
     # The tier decides device, dtype, quantisation and vision backend, as on a worker of that tier.
     model = load_for_tier(args.model or default_model_path(), tier)
+    tier = tier.fitted(model.info.video_frames)
     runner = WindowRunner(model, tier, labels)
     options = PipelineOptions(
         source=args.source, stream_id=args.stream_id or stream_id_for(args.source), ingest=config,

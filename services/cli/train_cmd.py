@@ -102,6 +102,7 @@ def run_eval(args: argparse.Namespace) -> int:
     torch.set_num_threads(max(1, args.threads))
     tier = tier_from_args(args)
     model = load_for_tier(args.model or default_model_path(), tier)
+    tier = tier.fitted(model.info.video_frames)
     show = sys.stderr.isatty() and not args.json
 
     def progress(done: int, total: int) -> None:
@@ -110,7 +111,8 @@ def run_eval(args: argparse.Namespace) -> int:
 
     report = evaluate(model, suite_jobs(args.clips), frames=tier.frames_per_window,
                       max_new_tokens=tier.max_new_tokens, progress=progress)
-    report.update(model=model.info.model_id, tier=tier.name, quantization=tier.quantization)
+    report.update(model=model.info.model_id, tier=tier.name, quantization=tier.quantization,
+                  frames=tier.frames_per_window)
     if show:
         print(file=sys.stderr)
     if args.out:

@@ -170,3 +170,26 @@ def test_worker_grpc_api_gives_the_same_answers_as_analyze(cli, tmp_path):
             assert result.actions[0].label == expected["actions"][0]["label"]
     finally:
         worker.close()
+
+
+@shipped
+def test_the_cloud_tier_shows_the_shipped_model_the_frames_it_was_trained_on(cli, tmp_path):
+    """The cloud tier's 8 frames per window are twice the model's num_video_frames: analyze, eval and the
+    worker give it 4 (shown 8, it got 0.44 of the suite's single-object clips right)."""
+    from tests.workers.server.harness import InProcessWorker, worker_settings
+    from vila.v1 import inference_pb2
+
+    plan = plan_scene(EVAL_SEEDS + 783, objects=[("red", "circle")], actions=["moving left"])  # at 8: "disappears"
+    run = cli("analyze", write_clip(plan, tmp_path / "clip.mp4"), "--tier", "cloud")
+    assert run.returncode == 0, run.stderr
+    assert run.json["windows"][0]["caption"] == "a red circle moves left"
+    evaluated = cli("eval", "--tier", "cloud", "--clips", "20", "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    report = json.loads(evaluated.stdout)
+    assert (report["tier"], report["frames"]) == ("cloud", 4) and report["single_all_correct"] >= 0.85
+    worker = InProcessWorker(worker_settings(SHIPPED_MODEL, tier="cloud", warmup=False))
+    worker.call(worker.app.start())
+    try:
+        assert worker.connect().Info(inference_pb2.InfoRequest()).frames_per_window == 4
+    finally:
+        worker.close()

@@ -1,6 +1,8 @@
 """Tier profiles."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from services.core.errors import InvalidInput
@@ -30,3 +32,12 @@ def test_profile_is_validated_and_frozen():
                     max_batch_size=1, max_wait_ms=0)
     with pytest.raises(AttributeError):
         get_tier("edge").frames_per_window = 2  # type: ignore[misc]
+
+
+def test_a_tier_gives_no_more_frames_than_the_checkpoint_was_trained_on():
+    cloud = get_tier("cloud", cuda_available=False)
+    assert cloud.fitted(4).frames_per_window == 4  # the embedded model's num_video_frames
+    assert cloud.fitted(8) == cloud and cloud.fitted(32) == cloud  # a ceiling, never raised
+    chosen = replace(cloud, frames_per_window=16, frames_set=True)  # the operator's count is kept
+    assert chosen.fitted(4) == chosen
+

@@ -156,7 +156,7 @@ def _assemble(ckpt: Checkpoint, llm: torch.nn.Module, tokenizer: object, tower: 
         processor=processor, template=template, media=media, model_id=ckpt.root.resolve().name,
         path=str(ckpt.root.resolve()), family=ckpt.family.name, settings=media_settings(ckpt),
         tokens_per_image=image_tokens(per_tile, cfg.image_aspect_ratio, cfg.s2_scales, processor.tile),
-        layout=cfg.layout,
+        layout=cfg.layout, video_frames=cfg.num_video_frames,
     )
 
 

@@ -68,6 +68,7 @@ class ModelInfo:
     device: str
     tokens_per_image: int = 0
     layout: str = "llava_llama"
+    video_frames: int = 8  # frames per video the checkpoint was trained on (its config's num_video_frames)
 
 
 _strip_media = strip_media  # kept for callers of the first cut
@@ -92,7 +93,7 @@ class VilaModel:
     def __init__(self, *, llm: torch.nn.Module, tokenizer: Any, tower: VisionTower, projector: Projector,
                  processor: ImageProcessor, template: Template, media: MediaTokens, model_id: str, path: str,
                  family: str, vision_batch: int = 64, settings: MediaSettings | None = None,
-                 tokens_per_image: int | None = None, layout: str = "llava_llama") -> None:
+                 tokens_per_image: int | None = None, layout: str = "llava_llama", video_frames: int = 8) -> None:
         self.llm, self.tokenizer, self.tower, self.projector = llm, tokenizer, tower, projector
         self.processor, self.template, self.media = processor, template, media
         self.settings = settings or MediaSettings()
@@ -118,6 +119,7 @@ class VilaModel:
             template=template.name, tokens_per_frame=per_frame, parameters=params,
             dtype=str(self.dtype).removeprefix("torch."), device=str(self.device),
             tokens_per_image=tokens_per_image if tokens_per_image is not None else visual, layout=layout,
+            video_frames=video_frames,
         )
 
     @property

@@ -68,6 +68,7 @@ class WorkerApp:
     async def prepare(self) -> None:
         """Load the model, start the engine, warm it up; health stays NOT_SERVING."""
         model = await self._load_model()
+        self.tier = self.tier.fitted(model.info.video_frames)
         self.engine = InferenceEngine(model, self.tier, self.settings, model_executor=self._model_thread,
                                       decode_executor=self._decode_threads)
         self.engine.start()
@@ -80,7 +81,8 @@ class WorkerApp:
         await self.server.set_serving()
         info = self.engine.info
         print(f"ready {SERVICE_NAME} on {self.target} tier={self.tier.name} model={info.model_id} "
-              f"device={info.device} dtype={info.dtype} batch={self.tier.max_batch_size} "
+              f"device={info.device} dtype={info.dtype} frames={self.tier.frames_per_window} "
+              f"batch={self.tier.max_batch_size} "
               f"wait_ms={self.tier.max_wait_ms}", file=sys.stderr, flush=True)
 
     async def stop(self) -> None:

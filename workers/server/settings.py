@@ -44,7 +44,8 @@ class WorkerSettings:
         "largest request in MiB; larger ones get INVALID_ARGUMENT (beyond twice this, gRPC's RESOURCE_EXHAUSTED)"))
     max_frames: int = field(default=DEFAULT_MAX_FRAMES, metadata=setting(
         "frames accepted per window before sampling; more get INVALID_ARGUMENT"))
-    frames_per_window: int = field(default=0, metadata=setting("frames given to the model per window (0 = the tier's)"))
+    frames_per_window: int = field(default=0, metadata=setting(
+        "frames given to the model per window (0 = the tier's, at most the model's num_video_frames)"))
     max_new_tokens: int = field(default=0, metadata=setting(
         "default token budget of captions and answers (0 = the tier's)"))
     summary_max_new_tokens: int = field(default=128, metadata=setting("default token budget of SummarizeText"))
@@ -101,6 +102,8 @@ class WorkerSettings:
             "frames_per_window": self.frames_per_window, "max_new_tokens": self.max_new_tokens,
         }
         changed = {k: v for k, v in overrides.items() if v not in ("", 0)}
+        if self.frames_per_window:
+            changed["frames_set"] = True
         if self.max_wait_ms >= 0:
             changed["max_wait_ms"] = self.max_wait_ms
         return replace(base, **changed).resolved(cuda_available)

@@ -8,6 +8,10 @@ import torch
 
 from tests.support.model_fixtures import scene_frames
 from workers.runtime import load_model
+from workers.runtime.default import SHIPPED_MODEL
+from workers.training.evaluate import parse_caption, suite_jobs
+from workers.training.scenes.frames import window_images
+from workers.training.scenes import caption, plan_scene
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -31,3 +35,18 @@ def test_float32_on_cuda_matches_cpu(tiny_model_dir, tiny_model):
     batched = model.caption(clips, max_new_tokens=16)
     assert batched == [model.caption([c], max_new_tokens=16)[0] for c in clips]
     assert batched == tiny_model.caption(clips, max_new_tokens=16)
+
+
+
+@pytest.mark.skipif(not (SHIPPED_MODEL / "config.json").is_file(), reason="no trained checkpoint shipped")
+def test_shipped_model_on_cuda_says_what_it_says_on_cpu():
+    # The cloud tier serves the embedded model on a GPU: float32 there must caption the suite's clips as the CPU
+    # does, and bfloat16 (the cloud tier's dtype) must still be right about the clips of one object.
+    plans = [plan_scene(job.seed, **job.options) for job in suite_jobs(40)]
+    windows = [window_images(plan, 4) for plan in plans]
+    cpu = load_model(SHIPPED_MODEL, device="cpu").caption(windows, max_new_tokens=32)
+    assert load_model(SHIPPED_MODEL, device="cuda", dtype="float32").caption(windows, max_new_tokens=32) == cpu
+    half = load_model(SHIPPED_MODEL, device="cuda", dtype="bfloat16").caption(windows, max_new_tokens=32)
+    singles = [i for i, plan in enumerate(plans) if len(plan.objects) == 1]
+    right = [parse_caption(half[i]) == parse_caption(caption(plans[i])) for i in singles]
+    assert sum(right) >= 0.9 * len(singles), [half[i] for i in singles]

@@ -55,6 +55,8 @@ def test_overrides_replace_the_tiers_values():
                           dtype="bfloat16").resolve_tier(cuda_available=False)
     assert (tier.max_batch_size, tier.max_wait_ms, tier.frames_per_window, tier.max_new_tokens, tier.dtype) == (
         2, 0, 3, 9, "bfloat16")
+    assert tier.frames_set and tier.fitted(1).frames_per_window == 3  # the operator's count, kept for any model
+    assert not WorkerSettings().resolve_tier(cuda_available=False).frames_set
 
 
 def test_the_transport_admits_twice_the_logical_message_limit():
