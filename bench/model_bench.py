@@ -248,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[Row] = []
     fidelity: list[list[str]] = []
+    if args.workdir:
+        Path(args.workdir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         for config in configs:
             path = checkpoint(config, Path(tmp), args.layers, device, dtype)

@@ -65,7 +65,8 @@ def test_bench_runs_a_released_config_on_cpu(tmp_path, capsys):
     # The --device cuda --config nvila-lite-2b path, at one layer on CPU: build, load, both paths, table
     # (and the short dtype name the loader accepts).
     assert model_bench.main(["--config", "nvila-lite-2b", "--layers", "1", "--dtype", "bf16", "--windows", "1",
-                             "--frames", "1", "--new-tokens", "1", "--batches", "1", "--workdir", str(tmp_path)]) == 0
+                             "--frames", "1", "--new-tokens", "1", "--batches", "1",
+                             "--workdir", str(tmp_path / "made")]) == 0  # a --workdir not made yet
     table = _table(capsys.readouterr().out, "config")
     assert [r[2] for r in table[1:]] == ["runtime", "hf-generate"] and table[1][0] == "nvila-lite-2b"
 

@@ -52,8 +52,8 @@ def greedy_generate(
     done = [False] * rows
     choose = Chooser(sampling, rows, logits.device)
     for step in range(max_new_tokens):
-        tokens = choose(_mask_banned(logits, banned))
-        for row, token in enumerate(tokens.tolist()):
+        tokens = choose(_mask_banned(logits, banned)).tolist()  # one device-to-host copy a step
+        for row, token in enumerate(tokens):
             if done[row]:
                 continue
             if token in stops:
@@ -64,7 +64,7 @@ def greedy_generate(
                 done[row] = True
         if all(done) or step == max_new_tokens - 1:
             break
-        feed = torch.tensor([pad_id if d else t for d, t in zip(done, tokens.tolist())], device=mask.device)
+        feed = torch.tensor([pad_id if d else t for d, t in zip(done, tokens)], device=mask.device)
         mask = torch.cat([mask, mask.new_ones((rows, 1))], dim=1)
         out = llm(input_ids=feed[:, None], attention_mask=mask, position_ids=position[:, None],
                   past_key_values=cache, use_cache=True)
