@@ -22,6 +22,7 @@ runs in ``workers`` processes; the output does not depend on their number.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import random
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -80,8 +81,12 @@ def _render(job: tuple[int, dict, int, int, str, int | None]) -> dict:
 
 
 def _render_all(todo: list[tuple], workers: int, progress: Callable[[int], None] | None) -> None:
-    """:func:`_render` every job in ``workers`` processes, reporting the count done to ``progress``."""
-    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+    """:func:`_render` every job in ``workers`` processes, reporting the count done to ``progress``.
+
+    The workers are spawned, not forked: a fork copies whatever the caller's other threads hold (a gRPC
+    server's or torch's), and a forked worker of a test process that had run gRPC calls spun forever
+    collecting gRPC objects it had inherited."""
+    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn")) as pool:
         for done, _ in enumerate(pool.map(_render, todo, chunksize=32), 1):
             if progress:
                 progress(done)
