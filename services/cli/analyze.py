@@ -124,6 +124,10 @@ def run(args: argparse.Namespace) -> int:
     # The tier decides device, dtype, quantisation and vision backend, as on a worker of that tier.
     model = load_for_tier(args.model or default_model_path(), tier)
     tier = tier.fitted(model.info.video_frames)
+    if config.frames_per_window is not None:
+        # Sample what the model is shown: a fitted tier's count at its own slot centres, not more frames
+        # that the runner would then thin out (8 thinned to 4 are not the 4 slot centres it was trained on).
+        config = replace(config, frames_per_window=tier.frames_per_window)
     runner = WindowRunner(model, tier, labels)
     options = PipelineOptions(
         source=args.source, stream_id=args.stream_id or stream_id_for(args.source), ingest=config,
