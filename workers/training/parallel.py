@@ -13,7 +13,11 @@ Rank 0 writes checkpoints, state and logs; the others wait for it at
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import os
+import signal
 import socket
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,7 +104,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _rank_main(rank: int, world: int, port: int, threads: int, job: Callable[[Ranks], object], errors: str) -> None:
+def _end_with_parent(parent: int) -> None:
+    """Have the kernel end this process when its parent does (Linux): ranks whose ``vila-stream train`` was
+    killed would otherwise train on and write into its output folder. torch asks for SIGINT, which a
+    process started in the background of a script (``train ... &``) ignores; SIGTERM is not ignored there."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent ended before the request took hold
+        os._exit(1)
+
+
+def _rank_main(rank: int, world: int, port: int, threads: int, job: Callable[[Ranks], object], errors: str,
+               parent: int) -> None:
+    _end_with_parent(parent)
     torch.set_num_threads(threads)
     if world > 1:
         dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
@@ -129,8 +145,8 @@ def run_ranks(job: Callable[[Ranks], object], world: int, *, threads: int = 1, s
 
     with tempfile.TemporaryDirectory(prefix="vila-ranks-") as errors:
         try:
-            mp.start_processes(_rank_main, args=(world, free_port(), threads, job, errors), nprocs=world, join=True,
-                               start_method="spawn")
+            mp.start_processes(_rank_main, args=(world, free_port(), threads, job, errors, os.getpid()), nprocs=world,
+                               join=True, start_method="spawn")
         except (mp.ProcessRaisedException, mp.ProcessExitedException) as error:
             first = Path(errors) / "first"
             cause = first.read_text() if first.is_file() else str(error).strip().splitlines()[-1]

@@ -3,6 +3,11 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -71,6 +76,47 @@ def test_two_ranks_average_their_gradients_and_losses(tmp_path):
 def test_a_failing_rank_fails_the_run_with_its_error():
     with pytest.raises(TrainingFailed, match="rank one cannot read clip 7"):
         run_ranks(_failing_job, 2)
+
+
+def _waiting_job(folder: str, ranks: Ranks) -> None:
+    Path(folder, f"rank{ranks.rank}").write_text(str(os.getpid()))
+    time.sleep(600)
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie waiting to be reaped has ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux's")
+def test_ranks_end_when_the_run_that_started_them_is_killed(tmp_path):
+    """A killed `vila-stream train` leaves no ranks behind training on into its output folder, also where it
+    was started in the background of a script (`train ... &`, where SIGINT is ignored: torch's own
+    parent-death signal for its ranks is SIGINT)."""
+    script = (f"import functools, signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+              f"from tests.workers.training.test_parallel import _waiting_job; "
+              f"from workers.training.parallel import run_ranks; "
+              f"run_ranks(functools.partial(_waiting_job, {str(tmp_path)!r}), 2)")
+    run = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parents[3])
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(tmp_path.glob("rank*"))) < 2 and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        pids = [int(p.read_text()) for p in sorted(tmp_path.glob("rank*"))]
+        assert len(pids) == 2 and all(_running(pid) for pid in pids), run.poll()
+    finally:
+        run.kill()
+        run.wait()
+    deadline = time.monotonic() + 60
+    while any(_running(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [pid for pid in pids if _running(pid)]
+    for pid in left:
+        os.kill(pid, 9)
+    assert not left, f"ranks {left} outlived the killed run"
 
 
 def test_a_short_two_rank_run_trains_every_stage(short_recipe, tmp_path):
