@@ -175,11 +175,12 @@ def test_worker_grpc_api_gives_the_same_answers_as_analyze(cli, tmp_path):
 @shipped
 def test_the_cloud_tier_shows_the_shipped_model_the_frames_it_was_trained_on(cli, tmp_path):
     """The cloud tier's 8 frames per window are twice the model's num_video_frames: analyze, eval and the
-    worker give it 4 (shown 8, it got 4 of 9 single-object clips of the suite's first 20 all right)."""
+    worker give it 4 (shown 8, the model shipped before, run f4, got 4 of 9 single-object clips of the suite's first
+    20 all right)."""
     from tests.workers.server.harness import InProcessWorker, worker_settings
     from vila.v1 import inference_pb2
 
-    plan = plan_scene(EVAL_SEEDS + 783, objects=[("red", "circle")], actions=["moving left"])  # at 8: "disappears"
+    plan = plan_scene(EVAL_SEEDS + 783, objects=[("red", "circle")], actions=["moving left"])  # f4 at 8: "disappears"
     clip = write_clip(plan, tmp_path / "clip.mp4")
     run = cli("analyze", clip, "--tier", "cloud")
     assert run.returncode == 0, run.stderr
