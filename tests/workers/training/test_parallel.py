@@ -87,7 +87,7 @@ def _running(pid: int) -> bool:
     """Whether ``pid`` is a live process (a zombie waiting to be reaped has ended)."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError):
+    except FileNotFoundError:  # reaped
         return False
 
 
