@@ -11,7 +11,7 @@ diverge. Only answer tokens carry a label; everything else is ``IGNORE``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 from PIL import Image
@@ -22,6 +22,9 @@ from workers.runtime.media import VIDEO
 from workers.runtime.model import VilaModel
 
 IGNORE = -100
+# A probe's loss from the decoder's hidden states (embeddings, then every layer's output) and the batch's
+# per-position targets (``token_probe.TokenProbe``).
+Probe = Callable[[Sequence[torch.Tensor], torch.Tensor], torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class Turn:
 class TrainBatch:
     batch: Batch
     labels: torch.Tensor  # (B, L) next-token targets aligned with batch positions, IGNORE elsewhere
+    token_labels: torch.Tensor | None = None  # (B, L, ...) a probe's targets at video positions, IGNORE elsewhere
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class SharedBatch:
     tail: torch.Tensor  # (T, S, H)
     tail_mask: torch.Tensor  # (T, S) long
     labels: torch.Tensor  # (T, S)
+    head_token_labels: torch.Tensor | None = None  # (C, Lh, ...) a probe's targets at the heads' video positions
 
 
 class TurnEncoder:
@@ -101,11 +106,13 @@ class TurnEncoder:
         """Embeddings (runtime splice, left-padded) and labels for ``turns`` about ``clips``."""
         return self.build_projected(self.encode_clips(clips), turns)
 
-    def build_projected(self, videos: Sequence[torch.Tensor], turns: Sequence[Turn]) -> TrainBatch:
-        """As :meth:`build`, from each clip's projected features (frames, tokens, hidden)."""
+    def build_projected(self, videos: Sequence[torch.Tensor], turns: Sequence[Turn],
+                        token_targets: Sequence[torch.Tensor] | None = None) -> TrainBatch:
+        """As :meth:`build`, from each clip's projected features (frames, tokens, hidden); ``token_targets``
+        (one (frames, tokens, ...) long tensor per clip) become the batch's ``token_labels``."""
         embed = self.model.llm.get_input_embeddings()
         newline = embed(torch.tensor(self.newline_ids, dtype=torch.long, device=self.model.device))
-        segments, targets = [], []
+        segments, targets, token_rows = [], [], []
         for turn in turns:
             prompt, answer = self.prompt_ids(turn.question), self.answer_ids(turn.answer)
             video = videos[turn.clip]
@@ -114,14 +121,31 @@ class TurnEncoder:
             spliced_prompt = len(prompt) - 1 + block
             # logits at position p predict token p + 1: the last prompt position predicts answer[0].
             targets.append([IGNORE] * (spliced_prompt - 1) + answer + [IGNORE])
+            if token_targets is not None:
+                start = prompt.index(self.model.media.video_id)
+                token_rows.append((start, self.video_labels(token_targets[turn.clip])))
         batch = build_batch(segments, self.model.media.video_id, embed, newline)
         longest = batch.embeds.shape[1]
         labels = torch.full((len(turns), longest), IGNORE, dtype=torch.long)
         for row, target in enumerate(targets):
             labels[row, longest - len(target):] = torch.tensor(target)
-        return TrainBatch(batch=batch, labels=labels.to(self.model.device))
+        token_labels = None
+        if token_targets is not None:
+            token_labels = torch.full((len(turns), longest, *token_targets[0].shape[2:]), IGNORE, dtype=torch.long)
+            for row, (target, (start, block)) in enumerate(zip(targets, token_rows)):
+                begin = longest - len(target) + start
+                token_labels[row, begin:begin + len(block)] = block
+            token_labels = token_labels.to(self.model.device)
+        return TrainBatch(batch=batch, labels=labels.to(self.model.device), token_labels=token_labels)
 
-    def build_shared(self, videos: Sequence[torch.Tensor], turns: Sequence[Turn]) -> SharedBatch:
+    def video_labels(self, targets: torch.Tensor) -> torch.Tensor:
+        """(frames * (tokens + newline), ...): a clip's (frames, tokens, ...) probe targets laid out as the
+        splice lays out its video (every frame's tokens, then the newline ids, which get IGNORE)."""
+        gap = torch.full((targets.shape[0], len(self.newline_ids), *targets.shape[2:]), IGNORE, dtype=torch.long)
+        return torch.cat([targets.long(), gap], dim=1).flatten(0, 1)
+
+    def build_shared(self, videos: Sequence[torch.Tensor], turns: Sequence[Turn],
+                     token_targets: Sequence[torch.Tensor] | None = None) -> SharedBatch:
         """As :meth:`build_projected`, with each clip's head shared by its turns (:class:`SharedBatch`).
 
         ValueError when turns about one clip differ before the video, or a prompt ends with the video.
@@ -151,8 +175,16 @@ class TurnEncoder:
             mask[row, :len(tail)] = 1
             labels[row, :len(target)] = torch.tensor(target)
         rows = torch.tensor([order.index(c) for c in clips], dtype=torch.long, device=model.device)
+        head_token_labels = None
+        if token_targets is not None:
+            # A head ends with its video (the prompt goes on after it), so its video is its last positions.
+            head_token_labels = torch.full((*head.mask.shape, *token_targets[0].shape[2:]), IGNORE, dtype=torch.long)
+            for row, c in enumerate(order):
+                block = self.video_labels(token_targets[c])
+                head_token_labels[row, head.mask.shape[1] - len(block):] = block
+            head_token_labels = head_token_labels.to(model.device)
         return SharedBatch(head=head, rows=rows, tail=embed(ids.to(model.device)), tail_mask=mask.to(model.device),
-                           labels=labels.to(model.device))
+                           labels=labels.to(model.device), head_token_labels=head_token_labels)
 
 
 def answer_loss(llm: torch.nn.Module, hidden: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -163,21 +195,25 @@ def answer_loss(llm: torch.nn.Module, hidden: torch.Tensor, labels: torch.Tensor
     return torch.nn.functional.cross_entropy(logits.float(), labels[keep])
 
 
-def turn_loss(llm: torch.nn.Module, train: TrainBatch) -> torch.Tensor:
-    """Mean cross-entropy over the labelled (answer) positions."""
+def turn_loss(llm: torch.nn.Module, train: TrainBatch, probe: Probe | None = None) -> torch.Tensor:
+    """Mean cross-entropy over the labelled (answer) positions, plus ``probe``'s loss on ``token_labels``."""
     b = train.batch
-    hidden = llm.get_decoder()(inputs_embeds=b.embeds, attention_mask=b.mask, position_ids=b.positions,
-                               use_cache=False).last_hidden_state
-    return answer_loss(llm, hidden, train.labels)
+    use_probe = probe is not None and train.token_labels is not None
+    out = llm.get_decoder()(inputs_embeds=b.embeds, attention_mask=b.mask, position_ids=b.positions,
+                            use_cache=False, output_hidden_states=use_probe)
+    loss = answer_loss(llm, out.last_hidden_state, train.labels)
+    return loss + probe(out.hidden_states, train.token_labels) if use_probe else loss
 
 
-def shared_turn_loss(llm: torch.nn.Module, train: SharedBatch) -> torch.Tensor:
+def shared_turn_loss(llm: torch.nn.Module, train: SharedBatch, probe: Probe | None = None) -> torch.Tensor:
     """:func:`turn_loss` of a :class:`SharedBatch`: the heads run once, every turn's tail attends to its
-    clip's head through the key/value cache (gradients flow back into the heads)."""
+    clip's head through the key/value cache (gradients flow back into the heads); ``probe`` reads the heads."""
     decoder = llm.get_decoder()
     heads = DynamicCache()
-    decoder(inputs_embeds=train.head.embeds, attention_mask=train.head.mask, position_ids=train.head.positions,
-            past_key_values=heads, use_cache=True)
+    use_probe = probe is not None and train.head_token_labels is not None
+    head_out = decoder(inputs_embeds=train.head.embeds, attention_mask=train.head.mask,
+                       position_ids=train.head.positions, past_key_values=heads, use_cache=True,
+                       output_hidden_states=use_probe)
     turns = DynamicCache()
     for index, layer in enumerate(heads.layers):
         turns.update(layer.keys[train.rows], layer.values[train.rows], index)
@@ -185,7 +221,8 @@ def shared_turn_loss(llm: torch.nn.Module, train: SharedBatch) -> torch.Tensor:
     positions = train.head.positions[train.rows, -1:] + 1 + torch.arange(train.tail.shape[1], device=mask.device)
     hidden = decoder(inputs_embeds=train.tail, attention_mask=mask, position_ids=positions, past_key_values=turns,
                      use_cache=True).last_hidden_state
-    return answer_loss(llm, hidden, train.labels)
+    loss = answer_loss(llm, hidden, train.labels)
+    return loss + probe(head_out.hidden_states, train.head_token_labels) if use_probe else loss
 
 
 def text_batch(encoder: TurnEncoder, pairs: Sequence[tuple[str, str]]) -> TrainBatch:

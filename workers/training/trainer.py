@@ -37,6 +37,7 @@ from workers.training.checkpoint import save_checkpoint
 from workers.training.curves import plot_losses
 from workers.training.data import Sample, read_dataset, text_pairs
 from workers.training.feature_cache import FrameStore, TowerCache
+from workers.training.token_probe import TokenProbe, TokenTargets
 from workers.training.parallel import Ranks, run_ranks
 from workers.training.recipe import Recipe, Stage, trainable_components
 from workers.training.scenes.dataset import ACTION_QUESTION, IMAGE_QUESTION, write_crowded, write_datasets
@@ -244,7 +245,6 @@ class Trainer:
         params = [p for group in groups for p in group["params"]]
         optimizer = torch.optim.AdamW(groups, lr=stage.lr, weight_decay=0.01, fused=True)
         state_path = self.out / "state" / f"stage{index}.pt"
-        start = self._resume(state_path, model, optimizer)
         encoder = TurnEncoder(model)
         # This rank's shard: it alone reads, and encodes, the frames of its clips.
         pool = self.ranks.shard([s for kind in stage.datasets for s in data[kind] if s.has_media], key=lambda sample: sample.media)
@@ -254,13 +254,19 @@ class Trainer:
         # Several turns per clip: each clip's prompt head (the video) runs once (batching.SharedBatch).
         build, loss_of = ((encoder.build_shared, shared_turn_loss) if stage.turns_per_clip > 1
                           else (encoder.build_projected, turn_loss))
+        probe, targets = self._token_probe(model, stage, index)
+        if probe is not None:
+            groups.append({"params": list(probe.parameters()), "lr_scale": 1.0})
+            optimizer.add_param_group(groups[-1])
+            params += groups[-1]["params"]
+        start = self._resume(state_path, model, optimizer, probe)
         bar = tqdm(range(start, stage.steps), initial=start, total=stage.steps, disable=not self.progress,
                    desc=f"stage {index} {stage.name} [{'+'.join(names)}]")
         began = time.perf_counter()
         for step in bar:
             if self.budget is not None and self.budget <= 0:
                 if self.ranks.main:
-                    self._save_state(state_path, model, optimizer, step)
+                    self._save_state(state_path, model, optimizer, step, probe)
                 self.ranks.barrier()
                 bar.close()
                 self.log(f"stopped in stage {index} ({stage.name}) at step {step}; run again to resume")
@@ -272,7 +278,8 @@ class Trainer:
             picked, turns = self._batch(pool, stage, self.ranks.count(stage.clips_per_step),
                                         random.Random(f"{r.seed}-{stage.name}-{step}-{self.ranks.rank}"))
             outputs = cache.outputs(picked) if cache is not None else encoder.tower_outputs_of(*store.pixels(picked))
-            loss = loss_of(model.llm, build(encoder.project(outputs), turns))
+            clip_targets = [targets.of(sample) for sample in picked] if probe is not None else None
+            loss = loss_of(model.llm, build(encoder.project(outputs), turns, clip_targets), probe)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             mean = self.ranks.average(params, loss)
@@ -281,7 +288,7 @@ class Trainer:
             self._record(stage.name, step, mean)
             bar.set_postfix(loss=f"{mean:.3f}")
             if (step + 1) % r.save_every == 0 and step + 1 < stage.steps and self.ranks.main:
-                self._save_state(state_path, model, optimizer, step + 1)
+                self._save_state(state_path, model, optimizer, step + 1, probe)
         bar.close()
         self.log(f"stage {index} ({stage.name}) trained {stage.steps - start} steps "
                  f"in {time.perf_counter() - began:.0f} s")
@@ -322,6 +329,20 @@ class Trainer:
                       ranks=self.ranks)
         bar.close()
 
+    def _token_probe(self, model: VilaModel, stage: Stage,
+                     index: int) -> tuple[TokenProbe | None, TokenTargets | None]:
+        """The stage's token probe and its targets (``Stage.probe_weight``; None when it has none); the probe
+        is seeded by the recipe and the stage, so every rank starts it equal."""
+        if stage.probe_weight <= 0:
+            return None, None
+        grid = patch_grid(model)
+        side = math.isqrt(model.projector.num_tokens(grid * grid))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(1000 * self.recipe.seed + index)
+            probe = TokenProbe(model.llm.config.hidden_size, layer=self.recipe.probe_layer,
+                               weight=stage.probe_weight)
+        return probe, TokenTargets(self.out / "data", frames=self.recipe.frames, side=side)
+
     def _compute(self) -> dict:
         """What the weights depend on beyond the recipe: the float rounding of the threads and ranks."""
         return {"torch_threads": torch.get_num_threads(), "ranks": self.ranks.world}
@@ -353,19 +374,25 @@ class Trainer:
         path = self.out / "losses.jsonl"
         return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
 
-    def _save_state(self, path: Path, model: VilaModel, optimizer: torch.optim.Optimizer, step: int) -> None:
+    def _save_state(self, path: Path, model: VilaModel, optimizer: torch.optim.Optimizer, step: int,
+                    probe: torch.nn.Module | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         state = {"step": step, "optimizer": optimizer.state_dict(), "losses": self.losses,
                  **{name: component(model, name).state_dict() for name in ("llm", "vision_tower", "mm_projector")}}
+        if probe is not None:
+            state["probe"] = probe.state_dict()
         torch.save(state, path.with_suffix(".tmp"))
         path.with_suffix(".tmp").replace(path)
 
-    def _resume(self, path: Path, model: VilaModel, optimizer: torch.optim.Optimizer) -> int:
+    def _resume(self, path: Path, model: VilaModel, optimizer: torch.optim.Optimizer,
+                probe: torch.nn.Module | None = None) -> int:
         if not path.is_file():
             return 0
         state = torch.load(path, weights_only=False)
         for name in ("llm", "vision_tower", "mm_projector"):
             component(model, name).load_state_dict(state[name])
+        if probe is not None:
+            probe.load_state_dict(state["probe"])
         optimizer.load_state_dict(state["optimizer"])
         self.losses = state["losses"]
         self.log(f"resuming {path.stem} at step {state['step']}")
