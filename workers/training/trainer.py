@@ -37,7 +37,6 @@ from workers.training.checkpoint import save_checkpoint
 from workers.training.curves import plot_losses
 from workers.training.data import Sample, read_dataset, text_pairs
 from workers.training.feature_cache import FrameStore, TowerCache
-from workers.training.token_probe import TokenProbe, TokenTargets
 from workers.training.parallel import Ranks, run_ranks
 from workers.training.recipe import Recipe, Stage, trainable_components
 from workers.training.scenes.dataset import ACTION_QUESTION, IMAGE_QUESTION, write_crowded, write_datasets
@@ -45,6 +44,7 @@ from workers.training.scenes.render import sample_times
 from workers.training.scenes.spec import ACTIONS, plan_scene
 from workers.training.scenes.split import crowded_jobs, held_out_pairs, training_jobs
 from workers.training.scenes.text import CAPTION_PROMPTS, vocabulary
+from workers.training.token_probe import TokenProbe, TokenTargets
 from workers.training.vision_warmup import WarmupFrame, patch_grid, warm_up_tower
 
 DONE = "DONE"
