@@ -392,6 +392,9 @@ class Trainer:
         for name in ("llm", "vision_tower", "mm_projector"):
             component(model, name).load_state_dict(state[name])
         if probe is not None:
+            if "probe" not in state:
+                raise InvalidInput(f"{path} was saved by a run without the token probe, which this recipe trains; "
+                                   "remove it to start the stage again")
             probe.load_state_dict(state["probe"])
         optimizer.load_state_dict(state["optimizer"])
         self.losses = state["losses"]

@@ -4,9 +4,12 @@ from __future__ import annotations
 import json
 import random
 import shutil
+from dataclasses import replace
 
+import pytest
 import torch
 
+from services.core.errors import InvalidInput
 from workers.runtime import load_model
 from workers.training.recipe import trainable_components
 from workers.training.trainer import Trainer, choose_turns
@@ -152,3 +155,15 @@ def test_the_warmup_draws_crowded_frames(short_run, short_recipe):
         colours, shapes = frame.targets[:2]
         labelled = {(COLOUR_CLASSES[c], SHAPE_CLASSES[s]) for c, s in zip(colours.ravel(), shapes.ravel()) if c}
         assert labelled == {tuple(o) for o in record["options"]["objects"]}
+
+
+def test_a_state_saved_without_the_probe_is_a_clear_error(short_run, short_recipe, tmp_path):
+    out = tmp_path / "old"
+    shutil.copytree(short_run, out)
+    shutil.rmtree(out / "stage3-sft")
+    torch.set_num_threads(1)
+    no_probe = replace(short_recipe, stages=tuple(replace(s, probe_weight=0.0) for s in short_recipe.stages))
+    assert short_recipe.stages[-1].probe_weight > 0
+    assert Trainer(no_probe, out, progress=False, log=lambda _: None, max_steps=2).run() is None
+    with pytest.raises(InvalidInput, match="without the token probe"):
+        Trainer(short_recipe, out, progress=False, log=lambda _: None).run()
