@@ -21,8 +21,8 @@ from torch import nn
 
 from workers.training.batching import IGNORE
 from workers.training.data import Sample
-from workers.training.scenes.spec import plan_scene
-from workers.training.scenes.token_targets import COLUMNS, token_targets, view_frames, view_plan
+from workers.training.scenes.spec import plan_scene, view_plan
+from workers.training.scenes.token_targets import COLUMNS, token_targets, view_frames
 
 
 class TokenProbe(nn.Module):
@@ -45,8 +45,9 @@ class TokenProbe(nn.Module):
         if not bool(keep.any()):
             return hidden_states[self.layer].sum() * 0.0
         loss = hidden_states[self.layer].new_zeros(())
+        kept = labels[keep]
         for column, logits in enumerate(self.logits(hidden_states, keep)):
-            target = labels[keep][:, column]
+            target = kept[:, column]
             if bool((target != IGNORE).any()):
                 loss = loss + nn.functional.cross_entropy(logits, target, ignore_index=IGNORE)
         return self.weight * loss

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from workers.training.scenes import plan_scene
-from workers.training.scenes.token_targets import COLUMNS, IGNORE, TARGETS, token_targets, view_frames, view_plan
+from workers.training.scenes.spec import view_plan
+from workers.training.scenes.token_targets import COLUMNS, IGNORE, TARGETS, token_targets, view_frames
 
 SIDE = 4
 

@@ -32,7 +32,7 @@ from PIL import Image
 
 from workers.training.scenes.frames import window_images
 from workers.training.scenes.render import sample_times
-from workers.training.scenes.spec import ACTIONS, ScenePlan, mirrored, plan_scene, reversed_plan, separated
+from workers.training.scenes.spec import ACTIONS, ScenePlan, plan_scene, separated, view_plan
 from workers.training.scenes.text import CAPTION_PROMPTS, caption, ordered, questions
 
 ACTION_QUESTION = "Which of these best describes what happens in the video: {options}? Answer with one of them."
@@ -107,8 +107,7 @@ def views_of(plan: ScenePlan, views: Sequence[str]) -> list[tuple[dict, ScenePla
     for mirror in (False, True) if "mirror" in views else (False,):
         for reverse in (False, True) if "reverse" in views else (False,):
             if mirror or reverse:
-                seen = mirrored(plan) if mirror else plan
-                seen = reversed_plan(seen) if reverse else seen
+                seen = view_plan(plan, mirror=mirror, reverse=reverse)
                 if separated(seen):
                     flags = ({"mirror": True} if mirror else {}) | ({"reverse": True} if reverse else {})
                     out.append((flags, seen))

@@ -189,6 +189,12 @@ def reversed_plan(plan: ScenePlan) -> ScenePlan:
     return replace(plan, objects=objects, drift=-plan.drift / (1 + plan.drift))
 
 
+def view_plan(plan: ScenePlan, *, mirror: bool, reverse: bool) -> ScenePlan:
+    """The scene a view of its clip shows: mirrored first, then played backwards."""
+    seen = mirrored(plan) if mirror else plan
+    return reversed_plan(seen) if reverse else seen
+
+
 def both_visible_frame(plan: ScenePlan) -> int | None:
     """First frame where every object is visible (None when there is none)."""
     for i in range(plan.frames):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from workers.training.scenes.render import sample_times
-from workers.training.scenes.spec import COLOURS, SHAPES, ScenePlan, mirrored, reversed_plan
+from workers.training.scenes.spec import COLOURS, SHAPES, ScenePlan
 
 IGNORE = -100
 TARGETS = ("moving left", "moving right", "moving up", "moving down", "staying still", "appearing")
@@ -34,12 +34,6 @@ def view_frames(plan: ScenePlan, count: int, *, reverse: bool) -> list[int]:
     picked = sample_times(plan, count)
     last = plan.frames - 1
     return [last - i for i in reversed(picked)] if reverse else picked
-
-
-def view_plan(plan: ScenePlan, *, mirror: bool, reverse: bool) -> ScenePlan:
-    """The plan a view shows (as ``dataset.views_of`` makes it: mirrored first, then reversed)."""
-    seen = mirrored(plan) if mirror else plan
-    return reversed_plan(seen) if reverse else seen
 
 
 def _cover(cx: float, cy: float, hw: float, hh: float, side: int) -> np.ndarray:
@@ -61,11 +55,12 @@ def token_targets(seen: ScenePlan, frames: list[int], side: int) -> np.ndarray:
             if obj.alpha(frame) < VISIBLE:
                 continue
             cx, cy = obj.position(frame, seen.frames)
-            cover = _cover(cx, cy, obj.size / 2 * aspect, obj.size / 2, side)
+            # At least a sliver, so the token holding the centre can win over an empty one.
+            cover = np.maximum(_cover(cx, cy, obj.size / 2 * aspect, obj.size / 2, side), 1e-6)
             claims = cover >= MIN_COVER
             claims[min(side - 1, max(0, int(cy * side))), min(side - 1, max(0, int(cx * side)))] = True
-            wins = claims & (np.maximum(cover, 1e-6) > best)
-            best = np.where(wins, np.maximum(cover, 1e-6), best)
+            wins = claims & (cover > best)
+            best = np.where(wins, cover, best)
             shown = k >= 1 and obj.action in TARGETS and not (
                 obj.action == "appearing" and obj.alpha(frames[0]) >= VISIBLE)
             out[k][wins] = (COLUMNS["colour"].index(obj.colour), SHAPES.index(obj.shape),
