@@ -37,8 +37,8 @@ import ingest
 from bench.ingest_bench import machine
 from services.cluster import free_port
 from services.cluster.launcher import ClusterConfig, down, up
-from services.core import topics
-from services.transport import kafka as kt
+from core import topics
+from core.transport import kafka as kt
 
 
 @dataclass

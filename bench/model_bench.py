@@ -42,7 +42,7 @@ import torch
 from PIL import Image
 
 from bench.model_configs import SPECS, write_random_checkpoint
-from services.core.errors import InvalidInput
+from core.errors import InvalidInput
 from workers.runtime import VilaModel, load_model, make_tiny
 from workers.runtime.loader import resolve_device, resolve_dtype
 from workers.runtime.model import CAPTION_PROMPT

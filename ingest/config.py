@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
-from services.core.errors import InvalidInput
+from core.errors import InvalidInput
 
 # field -> (lowest, highest, lowest is exclusive). None values are checked by the caller.
 _BOUNDS: dict[str, tuple[float, float, bool]] = {

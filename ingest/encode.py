@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from ingest.activity import thumbnail_size
-from services.core.types import Frame
+from core.types import Frame
 
 
 @dataclass(frozen=True)

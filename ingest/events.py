@@ -5,7 +5,7 @@ import logging
 import time
 from typing import Callable
 
-from services.core.types import StreamEvent, StreamState
+from core.types import StreamEvent, StreamState
 
 log = logging.getLogger("ingest")
 

@@ -16,7 +16,7 @@ import av.stream
 from ingest.config import IngestConfig, SourceInfo
 from ingest.media_errors import classify_open_error
 from ingest.sources import SourceKind, display_name, local_path
-from services.core.errors import NotAVideo, UnsupportedCodec
+from core.errors import NotAVideo, UnsupportedCodec
 
 _TAG_DURATION = re.compile(r"^(\d+):(\d\d):(\d\d(?:\.\d+)?)$")
 

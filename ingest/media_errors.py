@@ -12,7 +12,7 @@ import errno
 
 import av
 
-from services.core.errors import (
+from core.errors import (
     CorruptMedia,
     InvalidInput,
     NotAVideo,

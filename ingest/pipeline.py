@@ -21,9 +21,9 @@ from ingest.events import EventReporter, log
 from ingest.session import Session
 from ingest.sources import display_name, resolve
 from ingest.windower import AssembledWindow, WindowAssembler
-from services.core.errors import CorruptMedia, InvalidInput, SourceError, VilaError
-from services.core.ids import window_id
-from services.core.types import FrameWindow, StreamEvent, StreamState
+from core.errors import CorruptMedia, InvalidInput, SourceError, VilaError
+from core.ids import window_id
+from core.types import FrameWindow, StreamEvent, StreamState
 
 PROGRESS_EVERY_S = 0.5  # of stream time: often enough for a progress bar, rare enough to be free
 

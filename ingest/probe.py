@@ -8,7 +8,7 @@ from ingest.config import IngestConfig, SourceInfo
 from ingest.media import open_media
 from ingest.media_errors import is_retryable
 from ingest.sources import resolve
-from services.core.errors import InvalidInput, VilaError
+from core.errors import InvalidInput, VilaError
 
 
 def probe(source: str, config: IngestConfig = IngestConfig(), *, stop: threading.Event | None = None) -> SourceInfo:

@@ -31,8 +31,8 @@ from ingest.events import EventReporter
 from ingest.media import OpenMedia, open_media
 from ingest.media_errors import is_read_timeout, is_retryable
 from ingest.sources import SourceKind, display_name
-from services.core.errors import SourceUnreachable, VilaError
-from services.core.types import StreamState
+from core.errors import SourceUnreachable, VilaError
+from core.types import StreamState
 
 
 class Session:

@@ -15,9 +15,9 @@ from typing import Sequence
 
 from PIL import Image
 
-from services.core.errors import InvalidRequest
-from services.core.labels import DEFAULT_ACTION_LABELS  # noqa: F401 (re-exported: the runner's default)
-from services.core.types import FrameWindow, WindowResult
+from core.errors import InvalidRequest
+from core.labels import DEFAULT_ACTION_LABELS  # noqa: F401 (re-exported: the runner's default)
+from core.types import FrameWindow, WindowResult
 from workers.runtime import VilaModel
 from workers.tiers import TierProfile
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from services.core.errors import InvalidInput
+from core.errors import InvalidInput
 from workers.export.backends import VISION_BACKENDS
 from workers.runtime.quantize import MODES as QUANTIZATIONS
 

@@ -29,8 +29,8 @@ from ingest.service.publisher import StreamPublisher, StreamStats
 from ingest.service.settings import IngestSettings, add_ingest_arguments, settings_from
 from ingest.service.streams import StreamSpec
 from ingest.sources import resolve
-from services.core.errors import VilaError
-from services.transport import kafka as kt
+from core.errors import VilaError
+from core.transport import kafka as kt
 
 log = logging.getLogger("vila.ingest")
 

@@ -1,6 +1,6 @@
 """One stream: a reader thread (decode -> windows) and a sender thread (windows -> Kafka).
 
-Between them sits a bounded queue (``services.analyze.queues.BoundedQueue``, the local pipeline's).
+Between them sits a bounded queue (``core.queues.BoundedQueue``, the local pipeline's).
 The sender sends one window at a time and waits for Kafka's acknowledgement, so the queue is the
 only buffer: when Kafka is slow, it fills. A live source then drops its oldest window and counts
 it (a camera cannot wait; the decoder is never stalled); a file waits for room instead, unless
@@ -20,11 +20,11 @@ from typing import Callable
 import ingest
 from ingest.service.streams import StreamSpec
 from ingest.sources import resolve
-from services.analyze.queues import BoundedQueue
-from services.core import topics
-from services.core.errors import VilaError
-from services.core.types import FrameWindow, StreamEvent
-from services.transport import kafka as kt
+from core.queues import BoundedQueue
+from core import topics
+from core.errors import VilaError
+from core.types import FrameWindow, StreamEvent
+from core.transport import kafka as kt
 
 log = logging.getLogger("vila.ingest")
 

@@ -14,8 +14,8 @@ from typing import Mapping
 
 from ingest.config import IngestConfig
 from ingest.service.streams import StreamSpec, check_unique, load_streams_file, parse_pairs
-from services.core.errors import InvalidInput
-from services.core.settings import add_arguments, from_args, setting
+from core.errors import InvalidInput
+from core.settings import add_arguments, from_args, setting
 
 PREFIX = "VILA_INGEST_"
 

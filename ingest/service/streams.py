@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ingest.config import IngestConfig
-from services.core.errors import InvalidInput
+from core.errors import InvalidInput
 
 INGEST_KEYS = frozenset(f.name for f in dataclasses.fields(IngestConfig))
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")

@@ -10,7 +10,7 @@ from ingest.sources.file import FILE, local_path
 from ingest.sources.hls import HLS
 from ingest.sources.http import HTTP
 from ingest.sources.rtsp import RTSP
-from services.core.errors import InvalidInput
+from core.errors import InvalidInput
 
 KINDS: tuple[SourceKind, ...] = (RTSP, HLS, HTTP, FILE)
 

@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 from ingest.sources.base import SourceKind, has_scheme
-from services.core.errors import InvalidInput, NotAVideo, SourceError, SourceNotFound
+from core.errors import InvalidInput, NotAVideo, SourceError, SourceNotFound
 
 
 def local_path(source: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from services.aggregation.segments import merge_segments
 from services.aggregation.summary import GenerateFn, summarize
 from services.aggregation.timeline import entry_from_result, sort_entries
-from services.core.types import Segment, Summary, TimelineEntry, WindowResult
+from core.types import Segment, Summary, TimelineEntry, WindowResult
 
 
 class StreamAggregator:

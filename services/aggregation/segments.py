@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from services.core.types import ActionScore, Segment, TimelineEntry
+from core.types import ActionScore, Segment, TimelineEntry
 
 _WORD = re.compile(r"[a-z0-9]+")
 

@@ -5,18 +5,14 @@ import logging
 from collections.abc import Callable, Sequence
 
 from services.aggregation.timeline import format_clock
-from services.core.types import Segment, Summary, TimelineEntry
+from core.prompts import SUMMARY_INSTRUCTION
+from core.types import Segment, Summary, TimelineEntry
 
 log = logging.getLogger("vila.aggregation.summary")
 
 #: ``generate(prompts) -> texts``: the model's text generation (``VilaModel.generate_text``
 #: locally, the worker's ``SummarizeText`` in the cluster).
 GenerateFn = Callable[[list[str]], list[str]]
-
-SUMMARY_INSTRUCTION = (
-    "Here is a timeline of what a camera saw. Summarize what happened in a few sentences."
-)
-
 
 def _span(entries: Sequence[TimelineEntry]) -> tuple[float, float]:
     if not entries:

@@ -1,7 +1,7 @@
 """Timeline entries from window results."""
 from __future__ import annotations
 
-from services.core.types import TimelineEntry, WindowResult
+from core.types import TimelineEntry, WindowResult
 
 
 def entry_from_result(result: WindowResult, *, top_k: int = 3) -> TimelineEntry:

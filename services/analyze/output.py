@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from services.analyze.pipeline import AnalysisOutcome
-from services.core.types import WindowResult
+from core.types import WindowResult
 
 
 def _t(x: float) -> float:

@@ -16,9 +16,9 @@ from typing import Protocol
 import ingest
 from services.aggregation import StreamAggregator
 from services.aggregation.summary import GenerateFn
-from services.analyze.queues import BoundedQueue
-from services.core.errors import VilaError
-from services.core.types import FrameWindow, Segment, StreamEvent, Summary, TimelineEntry, WindowResult
+from core.queues import BoundedQueue
+from core.errors import VilaError
+from core.types import FrameWindow, Segment, StreamEvent, Summary, TimelineEntry, WindowResult
 
 log = logging.getLogger("vila.analyze")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from services.aggregation.timeline import format_clock
 from services.analyze.output import write_atomic
 from services.analyze.pipeline import AnalysisOutcome
-from services.core.types import Segment, WindowResult
+from core.types import Segment, WindowResult
 
 
 def _thumbnail(segment: Segment, by_id: dict[str, WindowResult]) -> bytes:

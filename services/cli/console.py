@@ -7,7 +7,7 @@ from typing import TextIO
 from tqdm import tqdm
 
 from services.aggregation.timeline import format_clock
-from services.core.types import StreamEvent, WindowResult
+from core.types import StreamEvent, WindowResult
 
 
 class ProgressDisplay:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from services.core.errors import ModelError
+from core.errors import ModelError
 
 DEFAULT_TOLERANCE = 1e-3
 

@@ -13,7 +13,7 @@ import sys
 import traceback
 
 from services.cli import analyze, cluster_cmd, ingest_cmd, model_cmd, timeline_cmd, train_cmd
-from services.core.errors import VilaError
+from core.errors import VilaError
 
 COMMANDS = (analyze, model_cmd, timeline_cmd, cluster_cmd, train_cmd, ingest_cmd)  # each has register(subparsers) that sets func
 

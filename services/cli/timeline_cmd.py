@@ -12,7 +12,7 @@ import json
 import signal
 
 from services.aggregation.timeline import format_clock
-from services.core.types import StreamEvent, TimelineEntry
+from core.types import StreamEvent, TimelineEntry
 
 
 def _seconds(text: str) -> float:

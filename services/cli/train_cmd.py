@@ -64,7 +64,7 @@ def run_train(args: argparse.Namespace) -> int:
     import torch
     from transformers.utils import logging as hf_logging
 
-    from services.core.errors import InvalidInput
+    from core.errors import InvalidInput
     from workers.training.recipe import get_recipe
     from workers.training.trainer import train
 
@@ -91,7 +91,7 @@ def run_train(args: argparse.Namespace) -> int:
 def run_eval(args: argparse.Namespace) -> int:
     import torch
 
-    from services.core.errors import InvalidInput
+    from core.errors import InvalidInput
     from workers.runtime.default import default_model_path
     from services.cli.analyze import tier_from_args
     from workers.tiers import load_for_tier

@@ -19,7 +19,7 @@ from pathlib import Path
 from services.cluster.paths import kafka_home
 from services.cluster.ports import can_connect, require_free
 from services.cluster.process import ManagedProcess
-from services.core.errors import ClusterError, MissingDependency
+from core.errors import ClusterError, MissingDependency
 
 KAFKA_VERSION = "4.4.0"  # = kafka.version in services/cluster/pom.xml
 MIN_JAVA = 17  # Kafka 4.x servers

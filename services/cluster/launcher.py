@@ -23,7 +23,7 @@ from services.cluster.paths import default_run_dir
 from services.cluster.ports import require_free
 from services.cluster.process import ManagedProcess, ProcessRecord, stop_record
 from services.cluster.redis_server import RedisServer
-from services.core.errors import ClusterError
+from core.errors import ClusterError
 
 #: Start order; ``down`` goes the other way.
 COMPONENTS = ("kafka", "redis", "worker-edge", "worker-cloud", "dispatcher", "summarizer")

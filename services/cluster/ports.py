@@ -4,7 +4,7 @@ from __future__ import annotations
 import errno
 import socket
 
-from services.core.errors import ClusterError
+from core.errors import ClusterError
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from services.core.errors import ClusterError
+from core.errors import ClusterError
 
 POLL_S = 0.2
 _PR_SET_PDEATHSIG = 1

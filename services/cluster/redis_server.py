@@ -12,7 +12,7 @@ import redis
 
 from services.cluster.ports import require_free
 from services.cluster.process import ManagedProcess
-from services.core.errors import MissingDependency
+from core.errors import MissingDependency
 
 
 def find_redis_server() -> str:

@@ -5,7 +5,7 @@ import asyncio
 import logging
 import sys
 
-from services.core.errors import VilaError
+from core.errors import VilaError
 from services.dispatcher.app import serve
 from services.dispatcher.settings import parse_settings
 

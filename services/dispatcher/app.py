@@ -32,13 +32,13 @@ from kafka import ConsumerRebalanceListener, TopicPartition
 from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
 
-from services.core import topics
+from core import topics
 from services.dispatcher.handler import DeadLetter, Outcome, Publish, WindowHandler
 from services.dispatcher.offsets import OffsetTracker
 from services.dispatcher.pool import WorkerPool
 from services.dispatcher.settings import DispatcherSettings
-from services.transport import kafka as kt
-from services.transport.grpc_server import stop_event_on_signals
+from core.transport import kafka as kt
+from core.transport.grpc_server import stop_event_on_signals
 
 log = logging.getLogger("vila.dispatcher")
 

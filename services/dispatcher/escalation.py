@@ -23,8 +23,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from services.core.errors import InvalidInput
-from services.core.types import WindowResult
+from core.errors import InvalidInput
+from core.types import WindowResult
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ import logging
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
-from services.core.errors import UndecodableRecord
-from services.core.types import FrameWindow, WindowResult
+from core.errors import UndecodableRecord
+from core.types import FrameWindow, WindowResult
 from services.dispatcher.escalation import EscalationRule
 from services.dispatcher.pool import WorkerCallFailed
 from services.dispatcher.routing import TierRouter
-from services.transport.kafka import decode_window
+from core.transport.kafka import decode_window
 
 log = logging.getLogger("vila.dispatcher")
 

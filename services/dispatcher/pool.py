@@ -17,8 +17,8 @@ from typing import Sequence
 import grpc
 from vila.v1 import inference_pb2, inference_pb2_grpc
 
-from services.core.convert import result_from_pb, window_to_pb
-from services.core.types import FrameWindow, WindowResult
+from core.convert import result_from_pb, window_to_pb
+from core.types import FrameWindow, WindowResult
 from services.dispatcher.retry import RetryPolicy, is_retryable
 
 log = logging.getLogger("vila.dispatcher.pool")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from services.core.errors import InvalidInput
+from core.errors import InvalidInput
 
 TIERS = ("edge", "cloud")
 

@@ -11,9 +11,9 @@ import argparse
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from services.core.errors import InvalidInput
-from services.core.labels import DEFAULT_ACTION_LABELS
-from services.core.settings import add_arguments, from_args, setting
+from core.errors import InvalidInput
+from core.labels import DEFAULT_ACTION_LABELS
+from core.settings import add_arguments, from_args, setting
 from services.dispatcher.escalation import EscalationRule, parse_rule
 from services.dispatcher.retry import RetryPolicy
 from services.dispatcher.routing import TierRouter, parse_stream_tiers

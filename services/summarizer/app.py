@@ -17,16 +17,16 @@ import redis
 import redis.asyncio as aioredis
 from vila.v1 import summaries_pb2_grpc
 
-from services.core import topics
-from services.core.errors import BrokerUnavailable, VilaError
-from services.core.settings import add_arguments, from_args
+from core import topics
+from core.errors import BrokerUnavailable, VilaError
+from core.settings import add_arguments, from_args
 from services.summarizer.consumer import ResultsConsumer
 from services.summarizer.reader import SummaryReader
 from services.summarizer.servicer import SummariesServicer
 from services.summarizer.settings import PREFIX, SummarizerSettings
 from services.summarizer.store import SummaryStore
-from services.transport.grpc_server import GrpcServer, stop_event_on_signals
-from services.transport.kafka import ensure_topics, make_consumer, make_producer
+from core.transport.grpc_server import GrpcServer, stop_event_on_signals
+from core.transport.kafka import ensure_topics, make_consumer, make_producer
 
 log = logging.getLogger("vila.summarizer")
 

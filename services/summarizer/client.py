@@ -12,9 +12,9 @@ from collections.abc import Iterator, Sequence
 import grpc
 from vila.v1 import results_pb2, summaries_pb2, summaries_pb2_grpc
 
-from services.core.convert import entry_from_pb, event_from_pb, segment_from_pb, summary_from_pb
-from services.core.errors import BrokerUnavailable, InvalidInput, UnknownStream, VilaError
-from services.core.types import Segment, StreamEvent, StreamState, Summary, TimelineEntry
+from core.convert import entry_from_pb, event_from_pb, segment_from_pb, summary_from_pb
+from core.errors import BrokerUnavailable, InvalidInput, UnknownStream, VilaError
+from core.types import Segment, StreamEvent, StreamState, Summary, TimelineEntry
 from services.summarizer.reader import StreamInfo
 
 ADDRESS_ENV = "VILA_SUMMARIZER_ADDRESS"

@@ -16,11 +16,11 @@ import redis
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import CommitFailedError, KafkaError
 
-from services.core import topics
-from services.core.errors import UndecodableRecord
-from services.core.types import StreamEvent, WindowResult
+from core import topics
+from core.errors import UndecodableRecord
+from core.types import StreamEvent, WindowResult
 from services.summarizer.store import SummaryStore
-from services.transport.kafka import decode_event, decode_result, dlq_headers
+from core.transport.kafka import decode_event, decode_result, dlq_headers
 
 log = logging.getLogger("vila.summarizer.consumer")
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 
 from services.aggregation import SegmentRun
-from services.core.errors import InvalidInput, UnknownStream
-from services.core.types import Segment, StreamEvent, StreamState, Summary, TimelineEntry
+from core.errors import InvalidInput, UnknownStream
+from core.types import Segment, StreamEvent, StreamState, Summary, TimelineEntry
 from services.summarizer import keys, records
 from services.summarizer.keys import StreamKeys
 

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from services.aggregation import SegmentRun
-from services.core.types import ActionScore, StreamEvent, StreamState, TimelineEntry, WindowResult
+from core.types import ActionScore, StreamEvent, StreamState, TimelineEntry, WindowResult
 
 
 def result_rank(result: WindowResult) -> int:

@@ -13,8 +13,8 @@ import grpc
 import redis
 from vila.v1 import results_pb2, summaries_pb2, summaries_pb2_grpc
 
-from services.core.convert import entry_to_pb, event_to_pb, segment_to_pb, summary_to_pb
-from services.core.errors import VilaError
+from core.convert import entry_to_pb, event_to_pb, segment_to_pb, summary_to_pb
+from core.errors import VilaError
 from services.summarizer.reader import StreamInfo, SummaryReader
 
 log = logging.getLogger("vila.summarizer.grpc")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from services.core.errors import InvalidInput
-from services.core.settings import setting
+from core.errors import InvalidInput
+from core.settings import setting
 
 PREFIX = "VILA_SUMMARIZER_"
 

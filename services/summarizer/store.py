@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import redis
 
 from services.aggregation import SegmentRun, entry_from_result, summarize_totals
-from services.core.types import StreamEvent, TimelineEntry, WindowResult
+from core.types import StreamEvent, TimelineEntry, WindowResult
 from services.summarizer import keys, records, scripts
 from services.summarizer.keys import StreamKeys
 

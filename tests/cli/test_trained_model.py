@@ -149,7 +149,7 @@ def test_brightness_drift_alone_is_not_motion(cli, tmp_path):
 def test_worker_grpc_api_gives_the_same_answers_as_analyze(cli, tmp_path):
     """The same clip through the worker's gRPC Caption RPC (real server, real socket) and through analyze."""
     import ingest
-    from services.core.convert import result_from_pb, window_to_pb
+    from core.convert import result_from_pb, window_to_pb
     from tests.workers.server.harness import InProcessWorker, worker_settings
     from vila.v1 import inference_pb2
     from workers.runner import DEFAULT_ACTION_LABELS

@@ -18,7 +18,7 @@ import yaml
 from services.cli.main import build_parser
 from services.cluster import healthcheck
 from services.cluster.kafka_broker import KAFKA_VERSION, broker_properties
-from services.core.settings import env_names, from_args
+from core.settings import env_names, from_args
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"

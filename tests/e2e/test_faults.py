@@ -16,8 +16,8 @@ import uuid
 
 from kafka import KafkaConsumer, TopicPartition
 
-from services.core import topics
-from services.transport import kafka as kt
+from core import topics
+from core.transport import kafka as kt
 from tests.support.cluster import read_topic, wait_until
 from tests.support.rtsp import requires_rtsp
 

@@ -5,7 +5,7 @@ import io
 
 from PIL import Image
 
-from services.core.types import FrameWindow
+from core.types import FrameWindow
 
 
 def assert_covers(windows: list[FrameWindow], duration: float, window_s: float, stride_s: float | None = None,

@@ -4,8 +4,8 @@ import re
 import pytest
 
 import ingest
-from services.core.errors import CorruptMedia, InvalidInput, NotAVideo, SourceNotFound, UnsupportedCodec
-from services.core.types import StreamState
+from core.errors import CorruptMedia, InvalidInput, NotAVideo, SourceNotFound, UnsupportedCodec
+from core.types import StreamState
 from tests.support.video_fixtures import (
     make_audio_only,
     make_clip,

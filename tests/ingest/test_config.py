@@ -2,7 +2,7 @@
 import pytest
 
 from ingest import IngestConfig
-from services.core.errors import InvalidInput
+from core.errors import InvalidInput
 
 
 @pytest.mark.parametrize("kwargs,message", [

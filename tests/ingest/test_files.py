@@ -5,8 +5,8 @@ import av
 import pytest
 
 import ingest
-from services.core.ids import window_id
-from services.core.types import StreamState
+from core.ids import window_id
+from core.types import StreamState
 from tests.ingest.helpers import assert_covers, jpeg_size
 
 

@@ -3,7 +3,7 @@ import av
 import pytest
 
 import ingest
-from services.core.errors import NotAVideo, SourceNotFound, SourceUnreachable
+from core.errors import NotAVideo, SourceNotFound, SourceUnreachable
 from tests.ingest.helpers import assert_covers
 from tests.ingest.http_server import serve_directory
 

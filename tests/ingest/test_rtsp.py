@@ -12,9 +12,9 @@ import time
 import pytest
 
 import ingest
-from services.core.errors import SourceNotFound, SourceUnreachable
-from services.core.ids import window_id
-from services.core.types import StreamState
+from core.errors import SourceNotFound, SourceUnreachable
+from core.ids import window_id
+from core.types import StreamState
 from tests.ingest.helpers import jpeg_size
 from tests.support.rtsp import free_port, requires_rtsp
 

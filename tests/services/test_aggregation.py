@@ -3,7 +3,7 @@ import pytest
 
 from services.aggregation import StreamAggregator, merge_segments, same_meaning, summarize
 from services.aggregation.timeline import entry_from_result, format_clock
-from services.core.types import ActionScore, WindowResult
+from core.types import ActionScore, WindowResult
 
 
 def result(i, caption, *, start=None, length=2.0, error="", actions=(), stream="cam"):

@@ -28,8 +28,8 @@ from kafka import KafkaConsumer, TopicPartition
 from vila.v1 import summaries_pb2, summaries_pb2_grpc
 
 from services.cluster import ManagedProcess, free_port
-from services.core.errors import UndecodableRecord
-from services.transport import kafka as kt
+from core.errors import UndecodableRecord
+from core.transport import kafka as kt
 
 __all__ = ["Cluster", "Service", "cluster", "read_topic"]
 

@@ -12,7 +12,7 @@ from typing import Iterator
 import pytest
 
 from services.cluster import KafkaBroker, free_port
-from services.core.errors import MissingDependency
+from core.errors import MissingDependency
 
 __all__ = ["kafka_broker"]
 

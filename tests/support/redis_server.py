@@ -11,7 +11,7 @@ from typing import Iterator
 import pytest
 
 from services.cluster import RedisServer, free_port
-from services.core.errors import MissingDependency
+from core.errors import MissingDependency
 
 __all__ = ["redis_server"]
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from PIL import Image
 
-from services.core.types import Frame, FrameWindow
+from core.types import Frame, FrameWindow
 from tests.support.model_fixtures import jpeg_bytes, scene_frames
 from workers.runner import DEFAULT_ACTION_LABELS, WindowRunner, sample_indices
 from workers.tiers import get_tier

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from services.core.errors import InvalidInput
+from core.errors import InvalidInput
 from workers.tiers import TIERS, TierProfile, get_tier
 
 

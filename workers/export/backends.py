@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from services.core.errors import InvalidInput
+from core.errors import InvalidInput
 from workers.export.onnx import OnnxVisionEncoder, check_vision_onnx, export_vision_onnx, image_size, require_module
 from workers.export.tensorrt import TensorRTVisionEncoder, build_tensorrt_engine, require_tensorrt
 from workers.runtime import VilaModel

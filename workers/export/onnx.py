@@ -31,7 +31,7 @@ from typing import Any, Iterator
 import torch
 from torch import nn
 
-from services.core.errors import BackendUnavailable, InvalidInput, ModelError
+from core.errors import BackendUnavailable, InvalidInput, ModelError
 from workers.runtime import VilaModel
 
 INPUT, OUTPUT = "pixels", "features"

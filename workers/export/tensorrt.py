@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from services.core.errors import BackendUnavailable, InvalidInput, ModelError
+from core.errors import BackendUnavailable, InvalidInput, ModelError
 from workers.export.onnx import INPUT, OUTPUT
 
 WORKSPACE_BYTES = 4 << 30

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from services.core.errors import ModelLayoutError
+from core.errors import ModelLayoutError
 from workers.runtime.families import Facts, detect
 from workers.runtime.weights import read_state
 

@@ -15,7 +15,7 @@ from typing import Any
 from safetensors import safe_open
 from transformers import AutoTokenizer, Qwen2Config
 
-from services.core.errors import ModelLayoutError
+from core.errors import ModelLayoutError
 from workers.runtime.counts import frame_tokens, image_tokens, newline_tokens, projector_tokens
 from workers.runtime.families import LEGACY
 from workers.runtime.layout import Checkpoint, read_checkpoint

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.core.errors import ModelLayoutError
+from core.errors import ModelLayoutError
 from workers.runtime.families import Facts, Family, detect
 from workers.runtime.projectors import find_builder, known_types
 from workers.runtime.vision import tower_kind

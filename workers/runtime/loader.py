@@ -22,7 +22,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
 from transformers import SiglipVisionConfig, SiglipVisionModel
 
-from services.core.errors import InvalidInput, ModelLayoutError
+from core.errors import InvalidInput, ModelLayoutError
 from workers.runtime.counts import image_tokens
 from workers.runtime.encoding import MediaSettings
 from workers.runtime.flat_hf import load_strict, split_state

@@ -21,8 +21,8 @@ from typing import Any, Sequence
 import torch
 from PIL import Image
 
-from services.core.errors import InvalidRequest
-from services.core.types import ActionScore
+from core.errors import InvalidRequest
+from core.types import ActionScore
 from workers.runtime.counts import frame_tokens, newline_tokens
 from workers.runtime.decoding import greedy_generate, mean_logprobs
 from workers.runtime.encoding import MediaEncoder, MediaSettings

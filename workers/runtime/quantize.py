@@ -48,7 +48,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from services.core.errors import BackendUnavailable, InvalidInput
+from core.errors import BackendUnavailable, InvalidInput
 from workers.runtime.model import CAPTION_PROMPT, VilaModel
 
 NONE, INT8_DYNAMIC, INT8_TOKEN, INT8, INT4 = "none", "int8-dynamic", "int8-dynamic-token", "int8", "int4"

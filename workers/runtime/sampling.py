@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from services.core.errors import InvalidRequest
+from core.errors import InvalidRequest
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from torch import nn
 from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 from transformers import SiglipVisionConfig, SiglipVisionModel
 
-from services.core.errors import InvalidInput
+from core.errors import InvalidInput
 from workers.runtime.projectors import build_projector, find_builder
 from workers.runtime.tiny_tokenizer import MAX_LENGTH, special_ids, word_token_ids, write_tokenizer
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from services.core.errors import InvalidInput
+from core.errors import InvalidInput
 from workers.runtime.intern_vit import InternVisionModel, InternVitConfig
 from workers.runtime.projectors import build_projector
 from workers.runtime.tiny import LLM_WIDTH, VISION_WIDTH, _fill, _llm, _save, _vision, prepare_out

@@ -23,7 +23,7 @@ from PIL import Image
 from torch import nn
 from transformers import SiglipVisionModel
 
-from services.core.errors import ModelLayoutError
+from core.errors import ModelLayoutError
 from workers.runtime.weights import require_all_weights
 
 

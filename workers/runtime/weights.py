@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from services.core.errors import ModelLayoutError
+from core.errors import ModelLayoutError
 
 
 def require_all_weights(loading_info: dict[str, Any], folder: Path) -> None:

@@ -2,5 +2,5 @@
 
 Layers, inside out: ``batcher`` (scheduling policy, no I/O) -> ``engine`` (validated, batched model
 operations in domain types) -> ``servicer`` (protobuf <-> domain, status codes) -> ``app`` (start-up,
-health, shutdown). ``services.transport.grpc_server`` provides the shared server plumbing.
+health, shutdown). ``core.transport.grpc_server`` provides the shared server plumbing.
 """

@@ -21,8 +21,8 @@ import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from services.core.errors import VilaError
-from services.transport.grpc_server import GrpcServer, stop_event_on_signals
+from core.errors import VilaError
+from core.transport.grpc_server import GrpcServer, stop_event_on_signals
 from vila.v1 import inference_pb2_grpc
 from workers.runtime import VilaModel, default_model_path
 from workers.server.engine import InferenceEngine

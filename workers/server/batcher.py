@@ -27,7 +27,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from services.core.errors import Overloaded, Unavailable
+from core.errors import Overloaded, Unavailable
 
 log = logging.getLogger("vila.worker.batcher")
 

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from services.aggregation.summary import SUMMARY_INSTRUCTION
-from services.core.errors import InvalidRequest
-from services.core.types import ActionScore, Frame, FrameWindow, WindowResult
+from core.prompts import SUMMARY_INSTRUCTION
+from core.errors import InvalidRequest
+from core.types import ActionScore, Frame, FrameWindow, WindowResult
 from workers.runner import decode_frames
 from workers.runtime import ModelInfo, VilaModel
 from workers.server.batcher import Batched, Batcher

@@ -2,7 +2,7 @@
 
 Every handler: refuse when the engine is not ready (UNAVAILABLE), check the request's size against the
 logical limit (INVALID_ARGUMENT: the transport admits up to twice that so that this check can run),
-convert with ``services.core.convert``, await the engine, convert back. Errors are mapped in one place
+convert with ``core.convert``, await the engine, convert back. Errors are mapped in one place
 (``_guard``): a ``VilaError`` aborts with its ``grpc_code`` and its one-line message; anything else is
 logged with its traceback and aborts with INTERNAL and one line, so a bug never takes the server down.
 Each answer carries trailing metadata ``vila-batch-size`` (requests in the model call that served it).
@@ -16,9 +16,9 @@ from collections.abc import Awaitable, Callable
 import grpc
 from vila.v1 import inference_pb2, inference_pb2_grpc, results_pb2
 
-from services.core.convert import actions_to_pb, result_to_pb, window_from_pb
-from services.core.errors import InvalidRequest, Overloaded, Unavailable, VilaError
-from services.core.types import FrameWindow
+from core.convert import actions_to_pb, result_to_pb, window_from_pb
+from core.errors import InvalidRequest, Overloaded, Unavailable, VilaError
+from core.types import FrameWindow
 from workers.server.batcher import Batched
 from workers.server.engine import InferenceEngine
 

@@ -11,8 +11,8 @@ import argparse
 from dataclasses import dataclass, field, replace
 from typing import Mapping
 
-from services.core.errors import InvalidInput
-from services.core.settings import add_arguments, from_args, setting
+from core.errors import InvalidInput
+from core.settings import add_arguments, from_args, setting
 from workers.tiers import TIERS, TierProfile, get_tier
 
 PREFIX = "VILA_WORKER_"

@@ -29,7 +29,7 @@ from typing import Sequence
 
 from PIL import Image
 
-from services.core.errors import InvalidInput
+from core.errors import InvalidInput
 
 PLACEHOLDERS = ("<image>", "<video>")
 FRAME_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")

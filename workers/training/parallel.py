@@ -26,7 +26,7 @@ from typing import Callable, Hashable, Sequence, TypeVar
 import torch
 import torch.distributed as dist
 
-from services.core.errors import VilaError
+from core.errors import VilaError
 
 T = TypeVar("T")
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from services.core.errors import InvalidInput
+from core.errors import InvalidInput
 from workers.training.base import Dims
 
 COMPONENTS = ("vision_tower", "mm_projector", "llm")

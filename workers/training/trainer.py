@@ -28,7 +28,7 @@ from typing import Callable
 import torch
 from tqdm import tqdm
 
-from services.core.errors import InvalidInput
+from core.errors import InvalidInput
 from workers.runtime import load_model
 from workers.runtime.model import CAPTION_PROMPT, SCORE_QUESTION, VilaModel
 from workers.training.base import build_base

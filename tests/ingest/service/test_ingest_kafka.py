@@ -15,8 +15,8 @@ import uuid
 from pathlib import Path
 
 from services.cluster import ManagedProcess, free_port
-from services.core import topics
-from services.transport import kafka as kt
+from core import topics
+from core.transport import kafka as kt
 from tests.support.cluster import ROOT, read_topic, wait_until
 from tests.support.rtsp import requires_rtsp
 from tests.support.video_fixtures import make_clip

@@ -6,7 +6,7 @@ import argparse
 import pytest
 
 from ingest.service.settings import IngestSettings, add_ingest_arguments, settings_from
-from services.core.errors import InvalidInput
+from core.errors import InvalidInput
 
 GOOD = """
 [defaults]

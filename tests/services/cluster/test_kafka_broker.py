@@ -11,7 +11,7 @@ from kafka.admin import NewTopic
 
 from services.cluster import KAFKA_VERSION, KafkaBroker, free_port
 from services.cluster.kafka_broker import find_kafka_libs
-from services.core.errors import ClusterError, MissingDependency
+from core.errors import ClusterError, MissingDependency
 
 ROOT = Path(__file__).resolve().parents[3]
 BIG = 5 * 1024 * 1024

@@ -35,7 +35,7 @@ PORT_FLAGS = ("--kafka-port", "--kafka-controller-port", "--redis-port", "--edge
 def _needs_backing_services() -> None:
     from services.cluster.kafka_broker import find_java, find_kafka_libs
     from services.cluster.redis_server import find_redis_server
-    from services.core.errors import MissingDependency
+    from core.errors import MissingDependency
 
     try:
         find_java(), find_kafka_libs(), find_redis_server()

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from services.cluster.process import ManagedProcess, ProcessRecord
-from services.core.errors import ClusterError
+from core.errors import ClusterError
 
 
 def _python(code: str) -> list[str]:

@@ -6,7 +6,7 @@ import socket
 import pytest
 
 from services.cluster import RedisServer
-from services.core.errors import ClusterError
+from core.errors import ClusterError
 
 
 def test_redis_answers(redis_server):
@@ -42,7 +42,7 @@ def test_persistent_redis_keeps_data_across_restart(tmp_path):
 
 def test_missing_redis_server_says_run_make_install(monkeypatch, tmp_path):
     from services.cluster.redis_server import find_redis_server
-    from services.core.errors import MissingDependency
+    from core.errors import MissingDependency
 
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(MissingDependency, match="redis-server not found: run make install"):

@@ -14,11 +14,11 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 from PIL import Image
 
-from services.core import topics
-from services.core.labels import DEFAULT_ACTION_LABELS
-from services.core.ids import window_id
-from services.core.types import Frame, FrameWindow
-from services.transport import kafka as kt
+from core import topics
+from core.labels import DEFAULT_ACTION_LABELS
+from core.ids import window_id
+from core.types import Frame, FrameWindow
+from core.transport import kafka as kt
 from tests.support.cluster import Service, read_topic, wait_until
 
 START_TIMEOUT_S = 180.0

@@ -9,12 +9,12 @@ import asyncio
 
 import grpc
 
-from services.core.types import ActionScore, Frame, FrameWindow, WindowResult
+from core.types import ActionScore, Frame, FrameWindow, WindowResult
 from services.dispatcher.escalation import parse_rule
 from services.dispatcher.handler import DeadLetter, Publish, WindowHandler
 from services.dispatcher.pool import WorkerCallFailed
 from services.dispatcher.routing import TierRouter
-from services.transport.kafka import encode_window
+from core.transport.kafka import encode_window
 
 WINDOW = FrameWindow(stream_id="cam1", window_id="cam1:0:x", seq=0, start=0, end=1,
                      frames=(Frame(b"\xff\xd8", 0.0, 2, 2),))

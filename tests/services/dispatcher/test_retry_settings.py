@@ -6,8 +6,8 @@ import random
 import grpc
 import pytest
 
-from services.core.errors import InvalidInput
-from services.core.labels import DEFAULT_ACTION_LABELS
+from core.errors import InvalidInput
+from core.labels import DEFAULT_ACTION_LABELS
 from services.dispatcher.retry import RetryPolicy, is_retryable
 from services.dispatcher.settings import DispatcherSettings, parse_settings
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.core.errors import InvalidInput
-from services.core.types import ActionScore, WindowResult
+from core.errors import InvalidInput
+from core.types import ActionScore, WindowResult
 from services.dispatcher.escalation import parse_rule
 from services.dispatcher.routing import TierRouter, parse_stream_tiers
 

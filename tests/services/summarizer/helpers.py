@@ -8,11 +8,11 @@ import uuid
 import redis.asyncio as aioredis
 from vila.v1 import summaries_pb2_grpc
 
-from services.core.ids import window_id
-from services.core.types import ActionScore, WindowResult
+from core.ids import window_id
+from core.types import ActionScore, WindowResult
 from services.summarizer.reader import SummaryReader
 from services.summarizer.servicer import SummariesServicer
-from services.transport.grpc_server import GrpcServer
+from core.transport.grpc_server import GrpcServer
 
 CAPTIONS = ("a person walks across the street", "a car drives by", "the street is empty")
 

@@ -12,11 +12,11 @@ from kafka import KafkaConsumer
 
 from services.aggregation import StreamAggregator
 from services.cluster import RedisServer, free_port
-from services.core import topics
-from services.core.types import StreamEvent, StreamState
+from core import topics
+from core.types import StreamEvent, StreamState
 from services.summarizer.client import SummariesClient
 from services.summarizer.keys import StreamKeys
-from services.transport.kafka import encode_event, encode_result, ensure_topics, header, make_producer, stream_key
+from core.transport.kafka import encode_event, encode_result, ensure_topics, header, make_producer, stream_key
 from tests.services.summarizer.helpers import new_stream_id, result
 from tests.services.summarizer.service import SummarizerProcess
 

@@ -10,7 +10,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from vila.v1 import results_pb2, summaries_pb2, summaries_pb2_grpc
 
-from services.core.types import StreamEvent, StreamState
+from core.types import StreamEvent, StreamState
 from services.summarizer.store import SummaryStore
 from tests.services.summarizer.helpers import SummariesServerThread, new_stream_id, result
 

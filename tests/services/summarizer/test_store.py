@@ -9,8 +9,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from services.aggregation import StreamAggregator
-from services.core.errors import InvalidInput, UnknownStream
-from services.core.types import StreamEvent, StreamState
+from core.errors import InvalidInput, UnknownStream
+from core.types import StreamEvent, StreamState
 from services.summarizer import keys
 from services.summarizer.keys import StreamKeys
 from services.summarizer.reader import SummaryReader

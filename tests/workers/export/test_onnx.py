@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from services.core.errors import InvalidInput
+from core.errors import InvalidInput
 from tests.support.model_fixtures import scene_frames
 from workers.export import check_vision_onnx, export_vision_onnx, use_vision_backend
 from workers.export.backends import EngineTower, engine_dir

@@ -6,7 +6,7 @@ import importlib.util
 import pytest
 import torch
 
-from services.core.errors import BackendUnavailable
+from core.errors import BackendUnavailable
 from tests.support.model_fixtures import scene_frames
 from workers.export import build_tensorrt_engine, require_tensorrt, use_vision_backend
 from workers.runtime import load_model

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from services.core.errors import BackendUnavailable, InvalidInput
+from core.errors import BackendUnavailable, InvalidInput
 from tests.support.model_fixtures import scene_frames
 from workers.runtime import load_model
 from workers.runtime.quantize import MODES, compare_outputs, model_weight_bytes, quantize_model, token_agreement

@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from services.core.errors import InvalidInput
+from core.errors import InvalidInput
 from tests.support.model_fixtures import scene_frames
 from workers.runtime import load_model, make_tiny
 from workers.runtime.prompting import IMAGE_TOKEN_INDEX, Video
@@ -225,7 +225,7 @@ def test_flat_hf_errors_name_the_field_or_key(build, tmp_path):
 
     from safetensors.torch import load_file, save_file
 
-    from services.core.errors import ModelLayoutError
+    from core.errors import ModelLayoutError
 
     build("nvila-lite-2b-hf")
     path = Path(shutil.copytree(_BUILT["nvila-lite-2b-hf"], tmp_path / "flat"))
@@ -265,7 +265,7 @@ def test_like_checkpoints_are_deterministic(tmp_path):
 def test_spatial_pool_must_divide_the_grid(build, tmp_path):
     import shutil
 
-    from services.core.errors import ModelLayoutError
+    from core.errors import ModelLayoutError
 
     build("nvila-8b-video")
     path = Path(shutil.copytree(_BUILT["nvila-8b-video"], tmp_path / "v"))

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from services.cli.main import main
-from services.core.errors import ModelLayoutError
+from core.errors import ModelLayoutError
 from workers.runtime import load_model, make_tiny
 from workers.runtime.inspect import describe
 

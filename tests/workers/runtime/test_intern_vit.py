@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from services.core.errors import ModelLayoutError
+from core.errors import ModelLayoutError
 from workers.runtime import load_model, make_tiny
 from workers.runtime.intern_vit import InternVisionModel, InternVitConfig
 from workers.runtime.weights import read_state

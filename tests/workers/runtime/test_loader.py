@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from services.core.errors import InvalidInput, ModelLayoutError
+from core.errors import InvalidInput, ModelLayoutError
 from tests.support.model_fixtures import scene_frames
 from workers.runtime import load_model
 

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from services.core.errors import InvalidRequest
+from core.errors import InvalidRequest
 from tests.support.model_fixtures import scene_frames
 from workers.runtime import ModelInfo, load_model
 from workers.runtime.decoding import greedy_generate

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from services.core.errors import InvalidRequest
+from core.errors import InvalidRequest
 from tests.support.model_fixtures import scene_frames
 from workers.runtime.sampling import Chooser, Sampling
 

@@ -7,7 +7,7 @@ import pytest
 from safetensors import safe_open
 from transformers import AutoTokenizer
 
-from services.core.errors import InvalidInput
+from core.errors import InvalidInput
 from tests.support.model_fixtures import scene_frames
 from workers.runtime import load_model, make_tiny
 from workers.runtime.tiny_vocab import WORDS

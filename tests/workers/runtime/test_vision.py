@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from services.core.errors import ModelLayoutError
+from core.errors import ModelLayoutError
 from workers.runtime.vision import ImageProcessor, VisionTower
 
 SIGLIP = {"size": {"height": 16, "width": 16}, "resample": 3, "rescale_factor": 1 / 255,

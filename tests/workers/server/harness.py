@@ -13,8 +13,8 @@ from pathlib import Path
 import grpc
 from vila.v1 import inference_pb2, inference_pb2_grpc
 
-from services.core.convert import window_to_pb
-from services.core.types import Frame, FrameWindow
+from core.convert import window_to_pb
+from core.types import Frame, FrameWindow
 from tests.support.model_fixtures import jpeg_bytes, scene_frames
 from workers.server.app import WorkerApp
 from workers.server.settings import WorkerSettings

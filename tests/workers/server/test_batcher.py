@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from services.core.errors import InvalidRequest, Overloaded, Unavailable
+from core.errors import InvalidRequest, Overloaded, Unavailable
 from workers.server.batcher import Batcher, BatchQueue
 
 

@@ -9,7 +9,7 @@ import grpc
 import pytest
 from vila.v1 import inference_pb2
 
-from services.core.convert import window_to_pb
+from core.convert import window_to_pb
 from tests.workers.server.harness import InProcessWorker, batch_size, caption_request, frame_window, worker_settings
 
 LABELS = ["a square moving", "nothing moving"]

@@ -12,7 +12,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 from vila.v1 import inference_pb2
 
-from services.core.errors import InvalidInput
+from core.errors import InvalidInput
 from tests.workers.server.harness import InProcessWorker, caption_request, worker_settings
 
 SERVING = health_pb2.HealthCheckResponse.SERVING

@@ -11,8 +11,8 @@ import grpc
 import pytest
 from vila.v1 import inference_pb2
 
-from services.aggregation.summary import SUMMARY_INSTRUCTION
-from services.core.convert import result_from_pb, window_to_pb
+from core.prompts import SUMMARY_INSTRUCTION
+from core.convert import result_from_pb, window_to_pb
 from tests.support.model_fixtures import jpeg_bytes, scene_frames
 from tests.workers.server.harness import InProcessWorker, batch_size, caption_request, frame_window, worker_settings
 from workers.runner import decode_frames

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.core.errors import InvalidInput
-from services.core.settings import env_names
+from core.errors import InvalidInput
+from core.settings import env_names
 from workers.server.settings import PREFIX, WorkerSettings, parse_settings
 
 

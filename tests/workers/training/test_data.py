@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from services.core.errors import InvalidInput
+from core.errors import InvalidInput
 from workers.training.data import load_frames, read_dataset
 from workers.training.scenes import caption, plan_scene
 from workers.training.scenes.dataset import ACTION_QUESTION, main_action, views_of, write_datasets

@@ -133,7 +133,7 @@ def test_a_short_two_rank_run_trains_every_stage(short_recipe, tmp_path):
 
 
 def test_more_ranks_than_a_batch_is_refused(short_recipe, tmp_path):
-    from services.core.errors import InvalidInput
+    from core.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="--ranks 99"):
         train(short_recipe, tmp_path / "run", ranks=99)

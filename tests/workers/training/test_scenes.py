@@ -145,7 +145,7 @@ def test_patch_labels_keep_an_object_too_small_to_cover_a_patch():
 
 def test_default_action_labels_are_the_scene_actions():
     # analyze, the dispatcher and the worker score these by default: the embedded model's own vocabulary
-    from services.core.labels import DEFAULT_ACTION_LABELS
+    from core.labels import DEFAULT_ACTION_LABELS
     from workers.training.scenes.spec import ACTIONS
     assert DEFAULT_ACTION_LABELS == ACTIONS
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from services.core.errors import InvalidInput
+from core.errors import InvalidInput
 from workers.runtime import load_model
 from workers.training.recipe import trainable_components
 from workers.training.trainer import Trainer, choose_turns

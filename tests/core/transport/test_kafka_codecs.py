@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from services.core import topics
-from services.core.errors import UndecodableRecord
-from services.core.types import ActionScore, Frame, FrameWindow, StreamEvent, StreamState, WindowResult
-from services.transport import kafka as kt
+from core import topics
+from core.errors import UndecodableRecord
+from core.types import ActionScore, Frame, FrameWindow, StreamEvent, StreamState, WindowResult
+from core.transport import kafka as kt
 
 WINDOW = FrameWindow(stream_id="cam1", window_id="cam1:0:abc", seq=3, start=0.0, end=2.0,
                      frames=(Frame(jpeg=b"\xff\xd8jpeg", pts=0.5, width=4, height=3),), source="cam1.mp4")

@@ -1,6 +1,6 @@
 import threading
 
-from services.analyze.queues import BoundedQueue
+from core.queues import BoundedQueue
 
 
 def test_live_queue_drops_oldest_and_counts():

@@ -26,7 +26,7 @@ import os
 import typing
 from typing import Any, Mapping, TypeVar
 
-from services.core.errors import InvalidInput
+from core.errors import InvalidInput
 
 T = TypeVar("T")
 _TRUE = {"1", "true", "yes", "on"}

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from services.core.errors import InvalidInput
-from services.core.settings import add_arguments, env_names, from_args, setting
+from core.errors import InvalidInput
+from core.settings import add_arguments, env_names, from_args, setting
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 These are plain frozen dataclasses: the pure stages (sampler, windower, runner,
 aggregator) take and return them, and only the transport adapters convert them
-to and from protobuf (see ``services.core.convert``). Times are float seconds.
+to and from protobuf (see ``core.convert``). Times are float seconds.
 """
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from services.core.errors import InvalidInput
+from core.errors import InvalidInput
 
 log = logging.getLogger("vila.transport.grpc")
 

@@ -1,9 +1,9 @@
 """Domain types round-trip through their vila.v1 messages unchanged."""
 import pytest
 
-from services.core import convert
-from services.core.ids import window_id
-from services.core.types import (
+from core import convert
+from core.ids import window_id
+from core.types import (
     ActionScore, Frame, FrameWindow, Segment, StreamEvent, StreamState, Summary, TimelineEntry, WindowResult,
 )
 

@@ -5,7 +5,7 @@ JPEG frames can be megabytes): records up to ``MAX_RECORD_BYTES`` are produced, 
 fetch up to ``FETCH_MAX_BYTES``. The broker's ``message.max.bytes`` is set by the launcher
 (``services/cluster``); topics created here also carry ``max.message.bytes``.
 
-Record values are serialized ``vila.v1`` messages (see ``services.core.topics``); the codecs
+Record values are serialized ``vila.v1`` messages (see ``core.topics``); the codecs
 below convert them to and from domain types and raise ``UndecodableRecord`` for anything else,
 so a poison record becomes a DLQ entry, never a crash.
 """
@@ -19,8 +19,8 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from vila.v1 import media_pb2, results_pb2
 
-from services.core import topics
-from services.core.convert import (
+from core import topics
+from core.convert import (
     event_from_pb,
     event_to_pb,
     result_from_pb,
@@ -28,8 +28,8 @@ from services.core.convert import (
     window_from_pb,
     window_to_pb,
 )
-from services.core.errors import BrokerUnavailable, UndecodableRecord
-from services.core.types import FrameWindow, StreamEvent, WindowResult
+from core.errors import BrokerUnavailable, UndecodableRecord
+from core.types import FrameWindow, StreamEvent, WindowResult
 
 log = logging.getLogger("vila.transport.kafka")
 

@@ -6,8 +6,8 @@ import uuid
 from kafka import KafkaAdminClient, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from services.core import topics
-from services.transport import kafka as kt
+from core import topics
+from core.transport import kafka as kt
 
 
 def test_ensure_topics_is_idempotent_and_sizes_the_topics(kafka_broker):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from vila.v1 import media_pb2, results_pb2
 
-from services.core.types import (
+from core.types import (
     ActionScore,
     Frame,
     FrameWindow,
