@@ -25,7 +25,7 @@ from core.errors import VilaError
 from core.transport.grpc_server import GrpcServer, stop_event_on_signals
 from vila.v1 import inference_pb2_grpc
 from workers.runtime import VilaModel, default_model_path
-from workers.server.engine import InferenceEngine
+from workers.engine.engine import InferenceEngine
 from workers.server.servicer import SERVICE_NAME, InferenceServicer
 from workers.server.settings import WorkerSettings, parse_settings
 from workers.tiers import TierProfile, load_for_tier

@@ -19,8 +19,8 @@ from vila.v1 import inference_pb2, inference_pb2_grpc, results_pb2
 from core.convert import actions_to_pb, result_to_pb, window_from_pb
 from core.errors import InvalidRequest, Overloaded, Unavailable, VilaError
 from core.types import FrameWindow
-from workers.server.batcher import Batched
-from workers.server.engine import InferenceEngine
+from workers.engine.batcher import Batched
+from workers.engine.engine import InferenceEngine
 
 log = logging.getLogger("vila.worker.grpc")
 

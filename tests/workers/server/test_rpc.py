@@ -16,7 +16,7 @@ from core.convert import result_from_pb, window_to_pb
 from tests.support.model_fixtures import jpeg_bytes, scene_frames
 from tests.workers.server.harness import InProcessWorker, batch_size, caption_request, frame_window, worker_settings
 from workers.runner import decode_frames
-from workers.server import engine
+from workers.engine import engine
 from workers.tiers import get_tier, load_for_tier
 
 LABELS = ["a person walking", "a car moving", "nothing moving"]

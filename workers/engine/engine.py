@@ -33,7 +33,7 @@ from core.errors import InvalidRequest
 from core.types import ActionScore, Frame, FrameWindow, WindowResult
 from workers.runner import decode_frames
 from workers.runtime import ModelInfo, VilaModel
-from workers.server.batcher import Batched, Batcher
+from workers.engine.batcher import Batched, Batcher
 from workers.server.settings import MAX_NEW_TOKENS_LIMIT, WorkerSettings
 from workers.tiers import TierProfile
 

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from core.errors import InvalidRequest, Overloaded, Unavailable
-from workers.server.batcher import Batcher, BatchQueue
+from workers.engine.batcher import Batcher, BatchQueue
 
 
 def items(batch):
