@@ -2,7 +2,7 @@
 
     python -m bench.cluster_bench [--seconds 30] [--window-seconds 1] [--tier edge] [--batch-size 1]
 
-local    ``services.analyze.LocalPipeline``: ingest thread -> bounded queue -> ``WindowRunner`` in-process.
+local    ``services.analyze.LocalPipeline``: ingest thread -> bounded queue -> the ``InferenceEngine`` in-process (``LocalEngine``).
          Latency per window = the model call that analysed it (``WindowResult.latency_ms``).
 cluster  a local cluster started for the run with ``services.cluster.launcher`` (Kafka, Redis, the tier's
          worker, dispatcher, summarizer on free loopback ports). Latency per window = from the window
@@ -85,18 +85,18 @@ class Watcher:
 
 def local_run(clip: Path, config: ingest.IngestConfig, tier_name: str, batch_size: int) -> Run:
     from services.analyze import LocalPipeline, PipelineOptions
-    from workers.runner import WindowRunner
+    from workers.engine.local import LocalEngine
     from workers.runtime import default_model_path, load_model
     from workers.tiers import get_tier
 
     tier = get_tier(tier_name)
     model = load_model(default_model_path(), device=tier.device, dtype=tier.dtype)
-    runner = WindowRunner(model, tier)
-    runner.run(list(ingest.iter_windows(str(clip), "warmup", config))[:1])  # first-call costs out of the way
-    options = PipelineOptions(source=str(clip), stream_id="local", ingest=config, batch_size=batch_size)
-    began = time.perf_counter()
-    outcome = LocalPipeline(runner, options, model_id=model.info.model_id).run(threading.Event())
-    wall = time.perf_counter() - began
+    with LocalEngine(model, tier) as engine:
+        engine.run(list(ingest.iter_windows(str(clip), "warmup", config))[:1])  # first-call costs out of the way
+        options = PipelineOptions(source=str(clip), stream_id="local", ingest=config, batch_size=batch_size)
+        began = time.perf_counter()
+        outcome = LocalPipeline(engine, options, model_id=model.info.model_id).run(threading.Event())
+        wall = time.perf_counter() - began
     return Run(f"local ({tier_name})", len(outcome.results), wall, [r.latency_ms for r in outcome.results])
 
 

@@ -21,7 +21,7 @@ from bench.model_bench import machine, markdown
 from tests.support.model_fixtures import scene_frames
 from workers.runtime import load_model, make_tiny
 from workers.runtime.quantize import compare_outputs, model_weight_bytes, quantize_model
-from workers.runner import DEFAULT_ACTION_LABELS
+from core.labels import DEFAULT_ACTION_LABELS
 
 MODES = ("int8-dynamic", "int8-dynamic-token", "int8", "bf16")
 COLUMNS = ("mode", "first-token agreement", "token agreement", "exact", "max abs Δlogit (max logit)", "label top-1",

@@ -1,12 +1,30 @@
-"""Typed errors. Each carries a one-line message meant for the user.
+"""Typed errors and the one map from each to what the outside sees. Each carries a one-line message.
 
-Recoverable problems (a stalled camera, one undecodable packet) are handled where
-they occur; these types are what crosses a stage boundary. The CLI prints
-``str(error)`` and exits with ``error.exit_code``; the gRPC layer (cluster issue)
-maps ``error.grpc_code`` onto a status code; the dispatcher uses ``error.reason``
-as the DLQ reason.
+Recoverable problems (a stalled camera, one undecodable packet) are handled where they occur; these types
+are what crosses a stage boundary. Each type declares, once:
+
+- ``exit_code``: what a CLI or a deployable's ``main()`` exits with (``EXIT_CODES`` says what each means;
+  the README's table is tested against it);
+- ``grpc_code``: the status a servicer aborts with (``core.transport.grpc_errors`` maps it for all of them);
+- ``reason``: the slug before the message in a DLQ record's reason, a window's ``error`` and a gRPC detail
+  (``describe``: "reason: message"); a remote's detail is turned back into its type by ``from_remote``;
+- ``retryable``: whether trying the same thing again later can succeed (a full queue, a restarting
+  service), or will fail the same way (a bad request).
+
+Anything that is not a ``VilaError`` is a bug: exit 1, INTERNAL, DLQ reason ``internal``.
 """
 from __future__ import annotations
+
+#: Exit status -> what it means; every ``exit_code`` below is one of these.
+EXIT_CODES: dict[int, str] = {
+    0: "done",
+    1: "internal error (a bug)",
+    2: "invalid option or request",
+    3: "the source",
+    4: "the model",
+    5: "a cluster service cannot be reached",
+    6: "a local cluster service could not be started, found or stopped",
+}
 
 
 class VilaError(Exception):
@@ -14,7 +32,8 @@ class VilaError(Exception):
 
     exit_code = 1
     grpc_code = "INTERNAL"
-    reason = "error"
+    reason = "internal"
+    retryable = False
 
 
 class InvalidInput(VilaError):
@@ -82,8 +101,11 @@ class InvalidRequest(VilaError):
 
 
 class Overloaded(VilaError):
+    """A service's bounded queue is full; it sheds the request instead of queueing without limit."""
+
     grpc_code = "RESOURCE_EXHAUSTED"
     reason = "overloaded"
+    retryable = True
 
 
 class BrokerUnavailable(VilaError):
@@ -92,6 +114,7 @@ class BrokerUnavailable(VilaError):
     exit_code = 5
     grpc_code = "UNAVAILABLE"
     reason = "broker-unavailable"
+    retryable = True
 
 
 class UndecodableRecord(InvalidInput):
@@ -117,8 +140,41 @@ class MissingDependency(ClusterError):
 class Unavailable(VilaError):
     """A service cannot take the request right now (still loading, shutting down); retrying elsewhere helps."""
 
+    exit_code = 5
     grpc_code = "UNAVAILABLE"
     reason = "unavailable"
+    retryable = True
+
+
+class DeadlineExceeded(VilaError):
+    """A call to another service got no answer within its deadline (a hung or overloaded service)."""
+
+    exit_code = 5
+    grpc_code = "DEADLINE_EXCEEDED"
+    reason = "deadline-exceeded"
+    retryable = True
+
+
+class RemoteError(VilaError):
+    """Another service failed a call with a status that names no vila-stream error (its own bug, say)."""
+
+    exit_code = 5
+    grpc_code = "UNKNOWN"
+    reason = "remote"
+
+
+class WorkerCallFailed(VilaError):
+    """A window no worker answered: ``cause`` is the last worker's error, ``attempts`` the tries made.
+
+    It is what ``cause`` is (its reason, status and whether it is retryable), with where and how often.
+    """
+
+    exit_code = 5
+
+    def __init__(self, cause: VilaError, attempts: int, address: str) -> None:
+        super().__init__(f"{cause} (worker {address}, {attempts} attempt{'s' if attempts != 1 else ''})")
+        self.cause, self.attempts, self.address = cause, attempts, address
+        self.grpc_code, self.reason, self.retryable = cause.grpc_code, cause.reason, cause.retryable
 
 
 class UnknownStream(InvalidInput):
@@ -126,3 +182,51 @@ class UnknownStream(InvalidInput):
 
     grpc_code = "NOT_FOUND"
     reason = "unknown-stream"
+
+
+def describe(error: BaseException) -> str:
+    """One line: "reason: message" for a typed error, "internal: Type: message" for anything else.
+
+    The one form of a DLQ reason, a refused window's ``error`` and a gRPC status detail.
+    """
+    if isinstance(error, VilaError):
+        text = f"{error.reason}: {error}"
+    else:
+        text = f"internal: {type(error).__name__}: {error}"
+    return " ".join(text.split())
+
+
+def error_types() -> list[type[VilaError]]:
+    """``VilaError`` and every subclass of it (in this module or elsewhere), parents first."""
+    found, todo = [], [VilaError]
+    while todo:
+        cls = todo.pop(0)
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+#: A remote status without a vila-stream reason in its detail: the type that stands for it.
+_BY_STATUS: dict[str, type[VilaError]] = {
+    "UNAVAILABLE": Unavailable, "DEADLINE_EXCEEDED": DeadlineExceeded, "INVALID_ARGUMENT": InvalidRequest,
+    "NOT_FOUND": UnknownStream, "FAILED_PRECONDITION": ModelError,
+}
+
+
+def from_remote(grpc_code: str, detail: str) -> VilaError:
+    """The typed error a remote service reported: status name (``"UNAVAILABLE"``) and its detail.
+
+    A detail written by ``describe`` ("overloaded: the queue is full") gives back the type with that reason;
+    another (gRPC's own "Connection refused", "Received message larger than max") the status's type above,
+    or ``RemoteError`` carrying the status. So ``retryable`` is decided by the type, declared once.
+    """
+    slug, sep, message = detail.partition(": ")
+    for cls in error_types():
+        if sep and cls.reason == slug and cls.grpc_code == grpc_code and "__init__" not in vars(cls):
+            return cls(message)
+    cls = _BY_STATUS.get(grpc_code)
+    if cls is not None:
+        return cls(f"{grpc_code}: {detail}" if detail else grpc_code)
+    error = RemoteError(f"{grpc_code}: {detail}" if detail else grpc_code)
+    error.grpc_code = grpc_code
+    return error

@@ -6,7 +6,7 @@ spec's ``ACTIONS``), which are also generic motion labels for a camera scene.
 A real VILA checkpoint scores any labels: pass your own (``--actions``, the
 dispatcher's ``labels`` setting). Kept here (no torch import) so that the
 dispatcher can send them to workers without loading the model runtime;
-``workers.runner`` re-exports this tuple.
+Local mode and the dispatcher both default to this tuple.
 """
 from __future__ import annotations
 

@@ -91,6 +91,7 @@ class TierProfile:
         return replace(self, frames_per_window=video_frames)
 
 
+#: The profiles, one per name of ``core.tiers.TIER_NAMES``, in that order.
 TIERS: dict[str, TierProfile] = {
     "edge": TierProfile("edge", frames_per_window=4, max_new_tokens=32, dtype="float32", device="cpu",
                         max_batch_size=4, max_wait_ms=50, quantization="int8-dynamic-token"),

@@ -56,14 +56,14 @@ class _End:
     error: BaseException | None = None
 
 
-class WindowRunnerLike(Protocol):
-    """The part of ``workers.runner.WindowRunner`` the pipeline uses."""
+class WindowAnalyzer(Protocol):
+    """The part of ``workers.engine.local.LocalEngine`` the pipeline uses: a result per window, in order."""
 
     def run(self, windows: list[FrameWindow]) -> list[WindowResult]: ...
 
 
 class LocalPipeline:
-    """Runs one source through ingest, a window runner and the aggregator.
+    """Runs one source through ingest, the in-process engine and the aggregator.
 
     ``on_window(result, position)`` is called after each analysed window (it drives
     the progress bar); ``on_event`` receives the source's state changes.
@@ -71,7 +71,7 @@ class LocalPipeline:
 
     def __init__(
         self,
-        runner: WindowRunnerLike,
+        runner: WindowAnalyzer,
         options: PipelineOptions,
         *,
         model_id: str,

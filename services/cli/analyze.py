@@ -98,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
     from services.analyze import LocalPipeline, PipelineOptions
     from services.analyze.output import write_json
     from services.analyze.report import write_report
-    from workers.runner import DEFAULT_ACTION_LABELS, WindowRunner
+    from core.labels import DEFAULT_ACTION_LABELS
+    from workers.engine.local import LocalEngine
     from workers.runtime.default import default_model_path
     from workers.tiers import load_for_tier
 
@@ -126,16 +127,16 @@ def run(args: argparse.Namespace) -> int:
     tier = tier.fitted(model.info.video_frames)
     if config.frames_per_window is not None:
         # Sample what the model is shown: a fitted tier's count at its own slot centres, not more frames
-        # that the runner would then thin out (8 thinned to 4 are not the 4 slot centres it was trained on).
+        # that the engine would then thin out (8 thinned to 4 are not the 4 slot centres it was trained on).
         config = replace(config, frames_per_window=tier.frames_per_window)
-    runner = WindowRunner(model, tier, labels)
+    engine = LocalEngine(model, tier, labels)
     options = PipelineOptions(
         source=args.source, stream_id=args.stream_id or stream_id_for(args.source), ingest=config,
         live=live, batch_size=args.batch_size,
     )
     display = ProgressDisplay(live=live, duration=duration, enabled=not args.quiet)
     pipeline = LocalPipeline(
-        runner, options, model_id=model.info.model_id,
+        engine, options, model_id=model.info.model_id,
         on_window=display.window_done, on_event=display.event,
     )
     stop = threading.Event()
@@ -145,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
             outcome = pipeline.run(stop, generate=generate)
         finally:
             display.close()
+            engine.close()
 
     print_outcome(outcome, sys.stdout)
     if args.json:

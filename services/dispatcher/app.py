@@ -10,9 +10,11 @@
    own task (decode -> route -> worker -> maybe escalate -> produce), and commit, per partition,
    up to the lowest offset whose outcome Kafka has not yet acknowledged (``OffsetTracker``).
 
-On SIGTERM: stop taking records, let in-flight ones finish, commit, close, exit 0. A record whose
-outcome cannot be produced at all (Kafka gone for longer than the producer's delivery timeout)
-stops the process with exit 1 without committing it, so a restart processes it again.
+On SIGTERM: stop taking records, let in-flight ones finish, commit, close, exit 0. A window whose
+handling fails (a bad record, a worker's refusal, even a bug: see ``handler``) is dead-lettered and the
+stream goes on. A record whose outcome cannot be produced at all (Kafka gone for longer than the
+producer's delivery timeout) stops the process with exit 1 without committing it, so a restart
+processes it again.
 
 All consumer calls run on one dedicated thread (kafka-python's consumer is not thread-safe);
 gRPC and the record tasks run on the event loop.
@@ -21,24 +23,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from kafka import ConsumerRebalanceListener, TopicPartition
-from kafka.errors import CommitFailedError, KafkaError
-from kafka.structs import OffsetAndMetadata
-
 from core import topics
+from core.tiers import TIER_NAMES
+from core.transport import kafka as kt
+from core.transport.grpc_server import stop_event_on_signals
+from core.transport.kafka_group import GroupConsumer, Partition, Record
 from services.dispatcher.handler import DeadLetter, Outcome, Publish, WindowHandler
 from services.dispatcher.offsets import OffsetTracker
 from services.dispatcher.pool import WorkerPool
 from services.dispatcher.settings import DispatcherSettings
-from core.transport import kafka as kt
-from core.transport.grpc_server import stop_event_on_signals
 
 log = logging.getLogger("vila.dispatcher")
 
@@ -55,30 +53,15 @@ class Stats:
         return f"results={self.results} escalated={self.escalated} dlq={self.dead_lettered}"
 
 
-class _Rebalance(ConsumerRebalanceListener):
-    """Commits what is finished of a partition before it moves to another dispatcher."""
-
-    def __init__(self, app: "Dispatcher") -> None:
-        self.app = app
-
-    def on_partitions_revoked(self, revoked):
-        self.app._commit_now(revoked)
-        for tp in revoked:
-            self.app.tracker.forget(tp)
-
-    def on_partitions_assigned(self, assigned):
-        log.info("assigned %s", ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(assigned)) or "nothing")
-        self.app.assigned = True
-
-
 class Dispatcher:
     def __init__(self, settings: DispatcherSettings) -> None:
         self.settings = settings
         self.tracker = OffsetTracker()
         self.stats = Stats()
-        self.pool = WorkerPool({tier: settings.workers(tier) for tier in ("edge", "cloud") if settings.workers(tier)},
-                               settings.labels, settings.retry_policy(), settings.request_timeout_s)
-        self.handler = WindowHandler(self.pool.caption, settings.router(), settings.rule())
+        self.pool = WorkerPool(settings.worker_tiers(), settings.labels, settings.retry_policy(),
+                               settings.request_timeout_s)
+        self.handler = WindowHandler(self.pool.caption, settings.router(), settings.rule(),
+                                     internal_retries=settings.internal_retries)
         self.assigned = False
         self.failed: BaseException | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -94,12 +77,12 @@ class Dispatcher:
                                                        client_id="vila-dispatcher")
         self.pool.open()
         self.consumer = await self._in_consumer_thread(
-            kt.make_consumer, s.kafka_bootstrap, group_id=s.group_id, client_id="vila-dispatcher",
+            GroupConsumer.open, s.kafka_bootstrap, group_id=s.group_id, client_id="vila-dispatcher",
+            topics=[topics.WINDOWS], on_revoked=self._revoked, on_assigned=self._assigned,
             session_timeout_ms=s.session_timeout_ms, heartbeat_interval_ms=max(500, s.session_timeout_ms // 6),
             # With every slot taken the loop polls again only when a window finishes, which may take all
             # of a window's tries: stay in the group that long.
             max_poll_interval_ms=max(300_000, int(s.worst_case_window_s() * 1000) + 60_000))
-        await self._in_consumer_thread(self.consumer.subscribe, [topics.WINDOWS], listener=_Rebalance(self))
         announced = False
         try:
             while not stop.is_set() and self.failed is None:
@@ -107,8 +90,8 @@ class Dispatcher:
                 await self._commit()
                 if self.assigned and not announced:
                     announced = True
-                    print(f"ready dispatcher group={s.group_id} kafka={s.kafka_bootstrap} "
-                          f"edge={','.join(s.edge_workers)} cloud={','.join(s.cloud_workers)} "
+                    tiers = " ".join(f"{tier}={','.join(s.workers(tier))}" for tier in TIER_NAMES)
+                    print(f"ready dispatcher group={s.group_id} kafka={s.kafka_bootstrap} {tiers} "
                           f"max_in_flight={s.max_in_flight}", file=sys.stderr, flush=True)
         finally:
             await self._shutdown()
@@ -123,25 +106,24 @@ class Dispatcher:
         if room <= 0:
             await asyncio.wait(self._tasks, timeout=POLL_MS / 1000, return_when=asyncio.FIRST_COMPLETED)
             return
-        batches = await self._in_consumer_thread(self.consumer.poll, timeout_ms=POLL_MS, max_records=room)
-        for tp, records in batches.items():
-            for record in records:
-                self.tracker.start(tp, record.offset)
-                task = asyncio.create_task(self._process(tp, record), name=f"window {tp.partition}:{record.offset}")
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+        records = await self._in_consumer_thread(self.consumer.poll, timeout_ms=POLL_MS, max_records=room)
+        for record in records:
+            self.tracker.start(record.partition, record.offset)
+            task = asyncio.create_task(self._process(record), name=f"window {record}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
-    async def _process(self, tp: TopicPartition, record) -> None:
+    async def _process(self, record: Record) -> None:
         try:
             outcome = await self.handler.handle(record.value)
-            await self._produce(outcome, tp, record)
-        except Exception as exc:  # noqa: BLE001 - the record stays uncommitted; a restart redoes it
-            log.exception("record %s[%d]@%d could not be finished", tp.topic, tp.partition, record.offset)
+            await self._produce(outcome, record)
+        except Exception as exc:  # noqa: BLE001 - Kafka lost the outcome: uncommitted, a restart redoes it
+            log.exception("record %s could not be finished", record)
             self.failed = exc
             return
-        self.tracker.finish(tp, record.offset)
+        self.tracker.finish(record.partition, record.offset)
 
-    async def _produce(self, outcome: Outcome, tp: TopicPartition, record) -> None:
+    async def _produce(self, outcome: Outcome, record: Record) -> None:
         if isinstance(outcome, Publish):
             result = outcome.result
             headers = [(topics.RESULT_GROUP, self.settings.group_id.encode())]
@@ -156,13 +138,12 @@ class Dispatcher:
                 log.info("window %s escalated to cloud: %s", result.window_id, outcome.escalated)
             return
         assert isinstance(outcome, DeadLetter)
-        headers = kt.dlq_headers(reason=outcome.reason, stage=outcome.stage, source_topic=tp.topic,
-                                 partition=tp.partition, offset=record.offset)
+        headers = kt.dlq_headers(reason=outcome.reason, stage=outcome.stage, source_topic=record.topic,
+                                 partition=record.partition.partition, offset=record.offset)
         future = self.producer.send(topics.DLQ, key=record.key, value=record.value or b"", headers=headers)
         await self._acked(future)
         self.stats.dead_lettered += 1
-        log.warning("record %s[%d]@%d -> DLQ (%s): %s", tp.topic, tp.partition, record.offset, outcome.stage,
-                    outcome.reason)
+        log.warning("record %s -> DLQ (%s): %s", record, outcome.stage, outcome.reason)
 
     async def _acked(self, kafka_future) -> None:
         """Waits until Kafka acknowledged the record (raises the producer's error)."""
@@ -182,28 +163,26 @@ class Dispatcher:
     async def _commit(self) -> None:
         if not self.tracker.committable():
             return
-        fault = self.settings.fault_exit_before_commit
-        if fault and self.stats.results >= fault:
-            # Fault injection (tests): results are in Kafka, their offsets are not committed.
-            print(f"dispatcher: fault injection: SIGKILL before commit after {self.stats.results} results",
-                  file=sys.stderr, flush=True)
-            os.kill(os.getpid(), signal.SIGKILL)
         await self._in_consumer_thread(self._commit_now, None)
 
-    def _commit_now(self, partitions) -> None:
+    def _commit_now(self, partitions: set[Partition] | None) -> None:
         """Commit the finished prefix of ``partitions`` (None: all). Runs in the consumer thread."""
         moves = self.tracker.committable()
         if partitions is not None:
-            moves = {tp: off for tp, off in moves.items() if tp in set(partitions)}
-        if not moves:
-            return
-        try:
-            self.consumer.commit({tp: OffsetAndMetadata(off, "", -1) for tp, off in moves.items()})
-        except (CommitFailedError, KafkaError) as exc:
-            log.warning("commit of %s failed (%s); the records will be redelivered", moves, exc)
-            return
-        for tp, off in moves.items():
-            self.tracker.committed(tp, off)
+            moves = {p: off for p, off in moves.items() if p in partitions}
+        if moves and self.consumer.commit(moves):
+            for p, off in moves.items():
+                self.tracker.committed(p, off)
+
+    def _revoked(self, revoked: set[Partition]) -> None:
+        """Commit what is finished of a partition before it moves to another dispatcher (consumer thread)."""
+        self._commit_now(revoked)
+        for p in revoked:
+            self.tracker.forget(p)
+
+    def _assigned(self, assigned: set[Partition]) -> None:
+        log.info("assigned %s", ", ".join(str(p) for p in sorted(assigned)) or "nothing")
+        self.assigned = True
 
     # -- shutdown --------------------------------------------------------------------------------
     async def _shutdown(self) -> None:
@@ -212,7 +191,7 @@ class Dispatcher:
             await asyncio.wait(self._tasks, timeout=self.settings.request_timeout_s)
         if self.consumer is not None:
             await self._in_consumer_thread(self._commit_now, None)
-            await self._in_consumer_thread(self.consumer.close, autocommit=False)
+            await self._in_consumer_thread(self.consumer.close)
         if self.producer is not None:
             await self._in_consumer_thread(self.producer.close, timeout=10)
         await self.pool.close()

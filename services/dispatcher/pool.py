@@ -2,8 +2,9 @@
 
 ``WorkerPool.caption(tier, window)`` sends one window to the worker of ``tier`` with the fewest
 requests in flight (ties: the least recently picked), retrying retryable failures with backoff on
-whichever worker is then least loaded. A worker that just failed with UNAVAILABLE is avoided for
-a short cool-down while another is available. Raises ``WorkerCallFailed`` with the final status.
+whichever worker is then least loaded (``retryable`` is the reported error type's own: see
+``core.errors.from_remote``). A worker that just failed with UNAVAILABLE is avoided for a short
+cool-down while another is available. Raises ``WorkerCallFailed`` with the last worker's error.
 """
 from __future__ import annotations
 
@@ -18,21 +19,15 @@ import grpc
 from vila.v1 import inference_pb2, inference_pb2_grpc
 
 from core.convert import result_from_pb, window_to_pb
+from core.errors import WorkerCallFailed
+from core.transport.grpc_errors import from_rpc_error
 from core.types import FrameWindow, WindowResult
-from services.dispatcher.retry import RetryPolicy, is_retryable
+from services.dispatcher.retry import RetryPolicy
 
 log = logging.getLogger("vila.dispatcher.pool")
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 COOL_DOWN_S = 1.0
-
-
-class WorkerCallFailed(Exception):
-    """A window that no worker answered: ``code`` is the last gRPC status, ``attempts`` the tries."""
-
-    def __init__(self, code: grpc.StatusCode, detail: str, attempts: int, address: str) -> None:
-        super().__init__(f"{code.name} from {address} after {attempts} attempt(s): {detail}")
-        self.code, self.detail, self.attempts, self.address = code, detail, attempts, address
 
 
 @dataclass
@@ -86,14 +81,14 @@ class WorkerPool:
                 reply = await endpoint.stub.Caption(request, timeout=self.timeout_s)
                 return result_from_pb(reply)
             except grpc.aio.AioRpcError as exc:
-                code, detail = exc.code(), exc.details() or ""
-                if code == grpc.StatusCode.UNAVAILABLE:
+                error = from_rpc_error(exc)
+                if exc.code() == grpc.StatusCode.UNAVAILABLE:
                     endpoint.cool_until = time.monotonic() + COOL_DOWN_S
-                if not is_retryable(code) or attempt >= self.policy.retries:
-                    raise WorkerCallFailed(code, detail, attempt + 1, endpoint.address) from None
+                if not error.retryable or attempt >= self.policy.retries:
+                    raise WorkerCallFailed(error, attempt + 1, endpoint.address) from None
                 delay = self.policy.delay(attempt)
-                log.info("window %s: %s from %s (%s); retry %d in %.2f s", window.window_id, code.name,
-                         endpoint.address, detail, attempt + 1, delay)
+                log.info("window %s: %s from %s (%s); retry %d in %.2f s", window.window_id, exc.code().name,
+                         endpoint.address, error, attempt + 1, delay)
             finally:
                 endpoint.in_flight -= 1
             attempt += 1

@@ -1,20 +1,13 @@
-"""Which worker failures are retried, and how long to wait between tries (pure)."""
+"""How long to wait between tries of a worker call (pure).
+
+Which failures are retried is the error type's own ``retryable`` (``core.errors``): a worker that is
+restarting, full or too slow may answer the next try; a bad request fails the same way every time, so
+its record goes to the DLQ at once.
+"""
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-
-import grpc
-
-#: Failures that say "not now" (a worker restarting, full, slow): another try may succeed.
-RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED,
-                       grpc.StatusCode.DEADLINE_EXCEEDED})
-
-
-def is_retryable(code: grpc.StatusCode) -> bool:
-    """True for UNAVAILABLE, RESOURCE_EXHAUSTED and DEADLINE_EXCEEDED; everything else (INVALID_ARGUMENT
-    above all) fails the same way every time, so the record goes to the DLQ at once."""
-    return code in RETRYABLE
 
 
 @dataclass(frozen=True)

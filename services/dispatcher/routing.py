@@ -1,11 +1,10 @@
-"""Tier routing: which tier (edge or cloud) each stream's windows go to first."""
+"""Tier routing: which tier (``core.tiers.TIER_NAMES``) each stream's windows go to first."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from core.errors import InvalidInput
-
-TIERS = ("edge", "cloud")
+from core.tiers import DEFAULT_TIER, check_tier
 
 
 def parse_stream_tiers(text: str) -> dict[str, str]:
@@ -21,8 +20,7 @@ def parse_stream_tiers(text: str) -> dict[str, str]:
         stream, sep, tier = (s.strip() for s in entry.partition("="))
         if not sep or not stream:
             raise InvalidInput(f"stream_tiers: {entry!r} is not STREAM=TIER")
-        if tier not in TIERS:
-            raise InvalidInput(f"stream_tiers: {entry!r}: unknown tier {tier!r} (edge or cloud)")
+        check_tier(tier, f"stream_tiers: {entry!r}")
         if stream in tiers:
             raise InvalidInput(f"stream_tiers: stream {stream!r} is listed twice")
         tiers[stream] = tier
@@ -33,12 +31,11 @@ def parse_stream_tiers(text: str) -> dict[str, str]:
 class TierRouter:
     """``tier_for(stream_id)``: the stream's own tier, else ``default``."""
 
-    default: str = "edge"
+    default: str = DEFAULT_TIER
     streams: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.default not in TIERS:
-            raise InvalidInput(f"default_tier: unknown tier {self.default!r} (edge or cloud)")
+        check_tier(self.default, "default_tier")
 
     def tier_for(self, stream_id: str) -> str:
         return self.streams.get(stream_id, self.default)

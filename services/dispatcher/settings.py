@@ -1,9 +1,6 @@
 """``DispatcherSettings``: flags > ``VILA_DISPATCHER_*`` env > defaults (read here and nowhere else).
 
-``fault_exit_before_commit`` is a fault-injection setting for tests (see the field's help): with
-it set to N, the process SIGKILLs itself (no flush, no commit, no goodbye to the group) at the
-first commit point after N results were acknowledged by Kafka, i.e. exactly between "results
-published" and "offsets committed". Never set it in production.
+Tiers are the names of ``core.tiers.TIER_NAMES``; each has a ``<tier>_workers`` setting.
 """
 from __future__ import annotations
 
@@ -14,6 +11,7 @@ from typing import Mapping
 from core.errors import InvalidInput
 from core.labels import DEFAULT_ACTION_LABELS
 from core.settings import add_arguments, from_args, setting
+from core.tiers import DEFAULT_TIER, TIER_NAMES, check_tier, escalation_target
 from services.dispatcher.escalation import EscalationRule, parse_rule
 from services.dispatcher.retry import RetryPolicy
 from services.dispatcher.routing import TierRouter, parse_stream_tiers
@@ -32,7 +30,7 @@ class DispatcherSettings:
         "edge-tier worker addresses, comma-separated host:port"))
     cloud_workers: tuple[str, ...] = field(default=("127.0.0.1:50052",), metadata=setting(
         "cloud-tier worker addresses, comma-separated host:port (empty: no cloud tier)"))
-    default_tier: str = field(default="edge", metadata=setting("tier of streams not in stream_tiers"))
+    default_tier: str = field(default=DEFAULT_TIER, metadata=setting("tier of streams not in stream_tiers"))
     stream_tiers: str = field(default="", metadata=setting("per-stream tiers, e.g. cam1=cloud,cam2=edge"))
     escalate: str = field(default="", metadata=setting(
         "edge->cloud escalation rule, e.g. 'action:a person walking>=0.5; caption:fire|smoke' (empty: never)"))
@@ -41,14 +39,14 @@ class DispatcherSettings:
     max_in_flight: int = field(default=32, metadata=setting(
         "windows being processed at once, 1..4096 (lets workers batch)"))
     retries: int = field(default=6, metadata=setting(
-        "extra tries of a window on UNAVAILABLE/RESOURCE_EXHAUSTED/DEADLINE_EXCEEDED, 0..100"))
+        "extra tries of a window on a retryable worker failure (unavailable, overloaded, deadline), 0..100"))
     retry_backoff_ms: int = field(default=200, metadata=setting("first retry delay in ms (doubles per try)"))
     retry_backoff_max_ms: int = field(default=5000, metadata=setting("largest retry delay in ms"))
     request_timeout_s: float = field(default=60.0, metadata=setting("deadline of one worker call, seconds"))
     session_timeout_ms: int = field(default=30000, metadata=setting(
         "Kafka group session timeout, ms (6000..300000): how soon a dead dispatcher's partitions move on"))
-    fault_exit_before_commit: int = field(default=0, metadata=setting(
-        "TEST ONLY fault injection: SIGKILL itself after N results are acknowledged, before committing (0 = off)"))
+    internal_retries: int = field(default=2, metadata=setting(
+        "extra tries of a window whose handling raised an unexpected error (a bug), 0..10; then DLQ 'internal'"))
 
     def __post_init__(self) -> None:
         checks = [
@@ -58,7 +56,7 @@ class DispatcherSettings:
             ("retry_backoff_max_ms", self.retry_backoff_max_ms >= self.retry_backoff_ms, ">= retry_backoff_ms"),
             ("request_timeout_s", self.request_timeout_s > 0, "> 0"),
             ("session_timeout_ms", 6000 <= self.session_timeout_ms <= 300000, "in 6000..300000"),
-            ("fault_exit_before_commit", self.fault_exit_before_commit >= 0, ">= 0"),
+            ("internal_retries", 0 <= self.internal_retries <= 10, "in 0..10"),
         ]
         for name, ok, bound in checks:
             if not ok:
@@ -75,7 +73,7 @@ class DispatcherSettings:
         router = self.router()  # validates default_tier and stream_tiers
         tiers_used = {router.default, *router.streams.values()}
         if self.rule():
-            tiers_used.add("cloud")
+            tiers_used |= {escalation_target(t) for t in tiers_used} - {None}
         for tier in tiers_used:
             if not self.workers(tier):
                 raise InvalidInput(f"{tier}_workers: streams are routed to the {tier} tier but it has no workers")
@@ -96,7 +94,12 @@ class DispatcherSettings:
         return 2 * (tries * self.request_timeout_s + self.retries * self.retry_backoff_max_ms / 1000.0)
 
     def workers(self, tier: str) -> tuple[str, ...]:
-        return self.edge_workers if tier == "edge" else self.cloud_workers
+        """The addresses of ``tier``'s workers (the ``<tier>_workers`` setting)."""
+        return getattr(self, f"{check_tier(tier)}_workers")
+
+    def worker_tiers(self) -> dict[str, tuple[str, ...]]:
+        """Every tier that has workers, in ``TIER_NAMES`` order, with their addresses."""
+        return {tier: self.workers(tier) for tier in TIER_NAMES if self.workers(tier)}
 
 
 def parse_settings(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> DispatcherSettings:

@@ -13,20 +13,20 @@ import logging
 import sys
 import threading
 
-import redis
-import redis.asyncio as aioredis
 from vila.v1 import summaries_pb2_grpc
 
 from core import topics
-from core.errors import BrokerUnavailable, VilaError
+from core.errors import VilaError
 from core.settings import add_arguments, from_args
+from core.transport import redis as redis_adapter
+from core.transport.grpc_server import GrpcServer, stop_event_on_signals
+from core.transport.kafka import ensure_topics, make_producer
+from core.transport.kafka_group import GroupConsumer
 from services.summarizer.consumer import ResultsConsumer
 from services.summarizer.reader import SummaryReader
 from services.summarizer.servicer import SummariesServicer
 from services.summarizer.settings import PREFIX, SummarizerSettings
 from services.summarizer.store import SummaryStore
-from core.transport.grpc_server import GrpcServer, stop_event_on_signals
-from core.transport.kafka import ensure_topics, make_consumer, make_producer
 
 log = logging.getLogger("vila.summarizer")
 
@@ -34,41 +34,24 @@ SERVICE = "vila.v1.Summaries"
 MIB = 1024 * 1024
 
 
-def shown(url: str) -> str:
-    """``url`` without credentials, for logs and error messages."""
-    scheme, sep, rest = url.partition("://")
-    return scheme + sep + rest.rpartition("@")[2] if sep else url
-
-
-def connect_redis(url: str) -> redis.Redis:
-    """A client for ``url`` that answered PING; ``BrokerUnavailable`` naming the URL otherwise."""
-    client = redis.Redis.from_url(url, socket_connect_timeout=5, health_check_interval=30)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        raise BrokerUnavailable(f"Redis at {shown(url)} is unreachable ({exc}); is the cluster up? "
-                                f"(set VILA_REDIS_URL or --redis-url)") from None
-    return client
-
-
 async def serve(settings: SummarizerSettings) -> int:
     """Runs until SIGTERM/SIGINT (0) or until the consumer fails (1)."""
     stop = stop_event_on_signals()  # first, so that a SIGTERM during start-up still stops gracefully
     # 1. Redis answers.
-    store_client = connect_redis(settings.redis_url)
+    store_client = redis_adapter.connect(settings.redis_url)
     store = SummaryStore(store_client, summary_segments=settings.summary_segments,
                          events_kept=settings.events_kept, updates_kept=settings.updates_kept)
     # 2. Kafka answers and the topics exist.
     await asyncio.to_thread(ensure_topics, settings.kafka_bootstrap)
     # 3. The consumer group member and the DLQ producer.
     kafka_consumer = await asyncio.to_thread(
-        make_consumer, settings.kafka_bootstrap, group_id=settings.group_id, client_id="vila-summarizer",
-        subscribe=(topics.RESULTS, topics.EVENTS), max_poll_records=settings.max_poll_records,
+        GroupConsumer.open, settings.kafka_bootstrap, group_id=settings.group_id, client_id="vila-summarizer",
+        topics=(topics.RESULTS, topics.EVENTS), max_poll_records=settings.max_poll_records,
         session_timeout_ms=settings.session_timeout_ms, heartbeat_interval_ms=settings.session_timeout_ms // 3)
     dlq = await asyncio.to_thread(make_producer, settings.kafka_bootstrap, client_id="vila-summarizer-dlq")
     consumer = ResultsConsumer(kafka_consumer, store, dlq=dlq, max_records=settings.max_poll_records)
     # 4. The gRPC server (NOT_SERVING until step 6).
-    read_client = aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=5)
+    read_client = redis_adapter.connect_async(settings.redis_url)
     servicer = SummariesServicer(SummaryReader(read_client))
     server = GrpcServer(settings.address, [SERVICE], max_receive_bytes=4 * MIB, max_send_bytes=64 * MIB)
     summaries_pb2_grpc.add_SummariesServicer_to_server(servicer, server.server)
@@ -78,7 +61,8 @@ async def serve(settings: SummarizerSettings) -> int:
     consuming = asyncio.create_task(asyncio.to_thread(consumer.run, stop_consuming))
     # 6. Serving.
     await server.set_serving()
-    print(f"ready summarizer {server.target} (Kafka {settings.kafka_bootstrap}, Redis {shown(settings.redis_url)})",
+    print(f"ready summarizer {server.target} (Kafka {settings.kafka_bootstrap}, "
+          f"Redis {redis_adapter.shown(settings.redis_url)})",
           file=sys.stderr, flush=True)
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({consuming, stopped}, return_when=asyncio.FIRST_COMPLETED)
@@ -92,7 +76,7 @@ async def serve(settings: SummarizerSettings) -> int:
     stopped.cancel()
     if not consuming.done():
         await consuming
-    await asyncio.to_thread(kafka_consumer.close, autocommit=False)
+    await asyncio.to_thread(kafka_consumer.close)
     await asyncio.to_thread(dlq.close, 5)
     await read_client.aclose()
     store_client.close()

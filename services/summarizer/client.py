@@ -13,7 +13,8 @@ import grpc
 from vila.v1 import results_pb2, summaries_pb2, summaries_pb2_grpc
 
 from core.convert import entry_from_pb, event_from_pb, segment_from_pb, summary_from_pb
-from core.errors import BrokerUnavailable, InvalidInput, UnknownStream, VilaError
+from core.errors import BrokerUnavailable, VilaError
+from core.transport.grpc_errors import from_rpc_error
 from core.types import Segment, StreamEvent, StreamState, Summary, TimelineEntry
 from services.summarizer.reader import StreamInfo
 
@@ -53,16 +54,12 @@ class SummariesClient:
 
     def _error(self, exc: grpc.RpcError) -> VilaError:
         code, details = exc.code(), exc.details() or ""
-        if code == grpc.StatusCode.UNAVAILABLE and details.startswith("Redis"):
+        if code == grpc.StatusCode.UNAVAILABLE and "Redis" in details:
             return BrokerUnavailable(f"the summarizer at {self.address} cannot read its store: {details}")
         if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
             return BrokerUnavailable(f"the summarizer at {self.address} is unreachable ({code.name.lower()}); "
                                      f"is the cluster up? (set {ADDRESS_ENV} or --server)")
-        if code == grpc.StatusCode.NOT_FOUND:
-            return UnknownStream(details)
-        if code == grpc.StatusCode.INVALID_ARGUMENT:
-            return InvalidInput(details)
-        return VilaError(f"the summarizer at {self.address} failed: {code.name}: {details}")
+        return from_rpc_error(exc)  # the typed error the summarizer reported (unknown stream, bad range, ...)
 
     def _call(self, method, request):
         try:

@@ -3,8 +3,11 @@
 Each poll is one batch: records are decoded, written to Redis through ``SummaryStore``, and only
 after Redis acknowledged every write are the offsets committed. A crash anywhere before the commit
 replays the batch, which the store absorbs (writes are idempotent by window id and the derived
-state is rebuilt from what is stored). A record that is not the message its topic carries goes to
-the DLQ with its reason; the stream goes on.
+state is rebuilt from what is stored). While Redis is down the batch is retried until it is back
+(nothing is committed meanwhile). A record that is not the message its topic carries goes to the DLQ
+with its reason. A batch whose write raises anything else (a bug) is tried ``internal_retries`` more
+times, then record by record: a record that still fails goes to the DLQ as ``internal``, the others
+are stored, and the stream goes on.
 """
 from __future__ import annotations
 
@@ -13,14 +16,13 @@ import threading
 from dataclasses import dataclass
 
 import redis
-from kafka import KafkaConsumer, KafkaProducer
-from kafka.errors import CommitFailedError, KafkaError
 
 from core import topics
-from core.errors import UndecodableRecord
+from core.errors import UndecodableRecord, describe
+from core.transport.kafka import decode_event, decode_result, dlq_headers
+from core.transport.kafka_group import GroupConsumer, Record
 from core.types import StreamEvent, WindowResult
 from services.summarizer.store import SummaryStore
-from core.transport.kafka import decode_event, decode_result, dlq_headers
 
 log = logging.getLogger("vila.summarizer.consumer")
 
@@ -35,83 +37,119 @@ class ConsumerStats:
     new_entries: int = 0
     dead_lettered: int = 0
     redis_retries: int = 0
+    internal_errors: int = 0
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    record: Record
+    value: WindowResult | StreamEvent
 
 
 class ResultsConsumer:
     """Reads ``vila.results.v1`` and ``vila.events.v1`` into the store until ``stop`` is set.
 
-    ``consumer`` must be subscribed, with auto-commit off (``make_consumer`` does both).
-    ``dlq`` receives undecodable records; without it they are logged and skipped.
+    ``consumer`` is a subscribed group member (``GroupConsumer.open``). ``dlq`` (a producer) receives
+    the records that cannot be stored; without it they are logged and skipped.
     """
 
-    def __init__(self, consumer: KafkaConsumer, store: SummaryStore, *, dlq: KafkaProducer | None = None,
-                 max_records: int = 200, retry_backoff_s: float = 1.0):
+    def __init__(self, consumer: GroupConsumer, store: SummaryStore, *, dlq=None, max_records: int = 200,
+                 retry_backoff_s: float = 1.0, internal_retries: int = 2):
         self.consumer = consumer
         self.store = store
         self.dlq = dlq
         self.max_records = max_records
         self.retry_backoff_s = retry_backoff_s
+        self.internal_retries = internal_retries
         self.stats = ConsumerStats()
 
     def run(self, stop: threading.Event) -> None:
         """Poll, store, commit until ``stop`` is set; leaves uncommitted work for the next owner."""
         while not stop.is_set():
-            batch = self.consumer.poll(timeout_ms=500, max_records=self.max_records)
-            if not batch:
+            records = self.consumer.poll(timeout_ms=500, max_records=self.max_records)
+            if not records:
                 continue
-            results, events = self._decode(batch)
-            if not self._store(results, events, stop):
+            dead_before = self.stats.dead_lettered
+            decoded = self._decode(records)
+            if not self._store(decoded, stop):
                 return  # stopping while Redis is down: the batch stays uncommitted and is replayed
-            try:
-                self.consumer.commit()
-            except CommitFailedError as exc:  # the group rebalanced: the new owner replays, harmlessly
-                log.warning("commit failed after a rebalance (%s); the batch will be replayed", exc)
+            if self.dlq is not None and self.stats.dead_lettered > dead_before:
+                self.dlq.flush()  # acknowledged before the offsets move past the dead-lettered records
+            # A failed commit (the group rebalanced) is logged there: the new owner replays, harmlessly.
+            self.consumer.commit()
             self.stats.batches += 1
 
-    def _decode(self, batch) -> tuple[list[WindowResult], list[StreamEvent]]:
-        results: list[WindowResult] = []
-        events: list[StreamEvent] = []
-        poison = 0
-        for tp, records in batch.items():
-            for rec in records:
-                try:
-                    if tp.topic == topics.RESULTS:
-                        results.append(decode_result(rec.value))
-                    elif tp.topic == topics.EVENTS:
-                        events.append(decode_event(rec.value))
-                except UndecodableRecord as exc:
-                    self._dead_letter(tp, rec, str(exc))
-                    poison += 1
-        if self.dlq is not None and poison:
-            self.dlq.flush()  # acknowledged before the offsets move past the poison records
-        return results, events
+    def _decode(self, records: list[Record]) -> list[_Decoded]:
+        decoded = []
+        for record in records:
+            try:
+                if record.topic == topics.RESULTS:
+                    decoded.append(_Decoded(record, decode_result(record.value)))
+                elif record.topic == topics.EVENTS:
+                    decoded.append(_Decoded(record, decode_event(record.value)))
+            except UndecodableRecord as exc:
+                self._dead_letter(record, exc)
+        return decoded
 
-    def _dead_letter(self, tp, rec, reason: str) -> None:
-        log.warning("%s[%d]@%d is undecodable (%s): sent to the DLQ", tp.topic, tp.partition, rec.offset, reason)
-        self.stats.dead_lettered += 1
-        if self.dlq is None:
-            return
-        try:
-            self.dlq.send(topics.DLQ, key=rec.key, value=rec.value or b"",
-                          headers=dlq_headers(reason=reason, stage=STAGE, source_topic=tp.topic,
-                                              partition=tp.partition, offset=rec.offset))
-        except KafkaError as exc:
-            log.error("could not dead-letter %s[%d]@%d: %s", tp.topic, tp.partition, rec.offset, exc)
-
-    def _store(self, results: list[WindowResult], events: list[StreamEvent], stop: threading.Event) -> bool:
-        """Writes until Redis acknowledges; False when told to stop first."""
+    def _store(self, batch: list[_Decoded], stop: threading.Event) -> bool:
+        """Writes ``batch`` until Redis acknowledges; False when told to stop first (see the module docstring)."""
+        tries = 0
         while True:
             try:
-                if events:
-                    self.store.write_events(events)
-                counts = self.store.write_results(results)
-                self.stats.results += len(results)
-                self.stats.events += len(events)
-                self.stats.new_entries += counts.new
-                log.debug("stored %d results (%s) and %d events", len(results), counts, len(events))
+                self._write(batch)
                 return True
             except redis.RedisError as exc:
                 self.stats.redis_retries += 1
                 log.warning("Redis write failed (%s); retrying in %.1fs", exc, self.retry_backoff_s)
                 if stop.wait(self.retry_backoff_s):
                     return False
+            except Exception:  # noqa: BLE001 - a bug must not stop the stream
+                tries += 1
+                self.stats.internal_errors += 1
+                log.exception("storing a batch of %d records failed (try %d of %d)", len(batch), tries,
+                              self.internal_retries + 1)
+                if tries > self.internal_retries:
+                    return self._store_one_by_one(batch, stop)
+
+    def _store_one_by_one(self, batch: list[_Decoded], stop: threading.Event) -> bool:
+        for item in batch:
+            tries = 0
+            while True:
+                try:
+                    self._write([item])
+                    break
+                except redis.RedisError as exc:
+                    self.stats.redis_retries += 1
+                    log.warning("Redis write failed (%s); retrying in %.1fs", exc, self.retry_backoff_s)
+                    if stop.wait(self.retry_backoff_s):
+                        return False
+                except Exception as exc:  # noqa: BLE001
+                    tries += 1
+                    if tries > self.internal_retries:
+                        self._dead_letter(item.record, exc)
+                        break
+        return True
+
+    def _write(self, batch: list[_Decoded]) -> None:
+        results = [d.value for d in batch if isinstance(d.value, WindowResult)]
+        events = [d.value for d in batch if isinstance(d.value, StreamEvent)]
+        if events:
+            self.store.write_events(events)
+        counts = self.store.write_results(results)
+        self.stats.results += len(results)
+        self.stats.events += len(events)
+        self.stats.new_entries += counts.new
+        log.debug("stored %d results (%s) and %d events", len(results), counts, len(events))
+
+    def _dead_letter(self, record: Record, error: BaseException) -> None:
+        reason = describe(error)
+        log.warning("%s cannot be stored (%s): sent to the DLQ", record, reason)
+        self.stats.dead_lettered += 1
+        if self.dlq is None:
+            return
+        try:
+            self.dlq.send(topics.DLQ, key=record.key, value=record.value or b"",
+                          headers=dlq_headers(reason=reason, stage=STAGE, source_topic=record.topic,
+                                              partition=record.partition.partition, offset=record.offset))
+        except Exception as exc:  # noqa: BLE001 - the producer's own failure: logged, the stream goes on
+            log.error("could not dead-letter %s: %s", record, exc)

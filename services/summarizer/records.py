@@ -10,16 +10,17 @@ import json
 from typing import Any
 
 from services.aggregation import SegmentRun
+from core.tiers import TIER_NAMES, tier_rank
 from core.types import ActionScore, StreamEvent, StreamState, TimelineEntry, WindowResult
 
 
 def result_rank(result: WindowResult) -> int:
     """How good a result is; a stored entry is replaced only by one of equal or higher rank.
 
-    A successful result beats a failed one, and a cloud result beats an edge one (the dispatcher
+    A successful result beats a failed one, and a higher tier's beats a lower one's (the dispatcher
     escalates a window from edge to cloud). Equal rank: the later result replaces the earlier.
     """
-    return (0 if result.error else 2) + (1 if result.tier == "cloud" else 0)
+    return (0 if result.error else len(TIER_NAMES)) + max(0, tier_rank(result.tier))
 
 
 def _dumps(value: Any) -> str:

@@ -1,23 +1,20 @@
 """``vila.v1.Summaries`` over gRPC: translates between protobuf and the reader's domain types.
 
-Typed errors become their status code (``UnknownStream`` → NOT_FOUND, ``InvalidInput`` →
-INVALID_ARGUMENT); a Redis failure is UNAVAILABLE, never a blanket INTERNAL.
+Errors become statuses through the one map of every servicer (``core.transport.grpc_errors.mapped``):
+``UnknownStream`` → NOT_FOUND, ``InvalidInput`` → INVALID_ARGUMENT, a Redis failure → UNAVAILABLE, a bug →
+INTERNAL with one line.
 """
 from __future__ import annotations
 
 import asyncio
-import functools
-import logging
 
-import grpc
-import redis
 from vila.v1 import results_pb2, summaries_pb2, summaries_pb2_grpc
 
 from core.convert import entry_to_pb, event_to_pb, segment_to_pb, summary_to_pb
-from core.errors import VilaError
+from core.transport.grpc_errors import mapped
 from services.summarizer.reader import StreamInfo, SummaryReader
 
-log = logging.getLogger("vila.summarizer.grpc")
+_status = mapped("vila.summarizer.grpc")
 
 def _info_to_pb(info: StreamInfo) -> summaries_pb2.StreamInfo:
     return summaries_pb2.StreamInfo(
@@ -28,21 +25,6 @@ def _info_to_pb(info: StreamInfo) -> summaries_pb2.StreamInfo:
         updated_unix=info.updated_unix,
     )
 
-
-def _status(method):
-    """Aborts with the typed error's status code; Redis trouble is UNAVAILABLE."""
-
-    @functools.wraps(method)
-    async def wrapper(self, request, context):
-        try:
-            return await method(self, request, context)
-        except VilaError as exc:
-            await context.abort(getattr(grpc.StatusCode, exc.grpc_code), str(exc))
-        except redis.RedisError as exc:
-            log.warning("%s: Redis failed: %s", method.__name__, exc)
-            await context.abort(grpc.StatusCode.UNAVAILABLE, f"Redis is unavailable: {exc}")
-
-    return wrapper
 
 
 class SummariesServicer(summaries_pb2_grpc.SummariesServicer):
@@ -70,6 +52,7 @@ class SummariesServicer(summaries_pb2_grpc.SummariesServicer):
     async def GetSummary(self, request, context):
         return summary_to_pb(await self.reader.summary(request.stream_id))
 
+    @_status
     async def Watch(self, request, context):
         """Pushes entries and events written after the call began.
 
@@ -78,17 +61,13 @@ class SummariesServicer(summaries_pb2_grpc.SummariesServicer):
         (same window id): clients upsert by window id.
         """
         wanted = frozenset(s for s in request.stream_ids if s)
-        try:
-            last_id = await self.reader.last_update_id()
-            await context.send_initial_metadata(())
-            while not self.stopping.is_set():
-                last_id, updates = await self.reader.updates_after(
-                    last_id, block_ms=self.watch_block_ms, stream_ids=wanted)
-                for u in updates:
-                    if u.entry is not None:
-                        await context.write(summaries_pb2.WatchUpdate(entry=entry_to_pb(u.entry)))
-                    else:
-                        await context.write(summaries_pb2.WatchUpdate(event=event_to_pb(u.event)))
-        except redis.RedisError as exc:
-            log.warning("Watch: Redis failed: %s", exc)
-            await context.abort(grpc.StatusCode.UNAVAILABLE, f"Redis is unavailable: {exc}")
+        last_id = await self.reader.last_update_id()
+        await context.send_initial_metadata(())
+        while not self.stopping.is_set():
+            last_id, updates = await self.reader.updates_after(
+                last_id, block_ms=self.watch_block_ms, stream_ids=wanted)
+            for u in updates:
+                if u.entry is not None:
+                    await context.write(summaries_pb2.WatchUpdate(entry=entry_to_pb(u.entry)))
+                else:
+                    await context.write(summaries_pb2.WatchUpdate(event=event_to_pb(u.event)))

@@ -152,7 +152,7 @@ def test_worker_grpc_api_gives_the_same_answers_as_analyze(cli, tmp_path):
     from core.convert import result_from_pb, window_to_pb
     from tests.workers.server.harness import InProcessWorker, worker_settings
     from vila.v1 import inference_pb2
-    from workers.runner import DEFAULT_ACTION_LABELS
+    from core.labels import DEFAULT_ACTION_LABELS
 
     plan, run = analyze_clip(cli, tmp_path, 780, [("green", "square"), ("red", "triangle")],
                              ["moving right", "appearing"])

@@ -2,8 +2,8 @@
 
 * the worker is SIGKILLed while windows are in flight, then restarted: the dispatcher's retries carry them over;
 * the dispatcher is SIGKILLed after Kafka acknowledged results but before it committed their offsets
-  (its ``fault_exit_before_commit`` setting makes it kill itself at exactly that point): a fresh dispatcher redoes those windows, the results topic
-  holds them twice, the timeline once;
+  (``tests.support.faulty_dispatcher`` makes it kill itself at exactly that point): a fresh dispatcher redoes
+  those windows, the results topic holds them twice, the timeline once;
 * the RTSP camera is SIGKILLed and restarted: the stream reconnects (events: reconnecting -> live) and
   windows resume;
 * a poison record (garbage on vila.windows.v1) ends in the DLQ with its reason; the stream goes on.
@@ -68,7 +68,7 @@ def test_worker_killed_mid_stream_and_restarted(cluster, e2e_clip):
 def test_dispatcher_dies_between_publishing_and_committing(cluster, e2e_clip):
     stream_id = unique("dispatcher-kill")
     cluster.dispatcher.stop()  # graceful: leaves the group with everything committed
-    faulty = cluster.make_dispatcher("--fault-exit-before-commit", "1", name="dispatcher-faulty")
+    faulty = cluster.make_dispatcher(name="dispatcher-faulty", kill_before_commit_after=1)
     faulty.spawn()
     done = cluster.ingest("--source", str(e2e_clip), "--stream-id", stream_id, "--window-seconds", "1",
                           *WINDOWING)

@@ -120,10 +120,16 @@ class Cluster:
                                    "--group-id", "e2e-summarizer"], endpoint=self.summaries_address,
                                   env=self.env)
 
-    def make_dispatcher(self, *extra: str, name: str = "dispatcher") -> Service:
-        """A dispatcher of the test group, patient enough to outlast a worker restart (~75 s of retries)."""
-        return Service(name, self.run_dir, "services.dispatcher",
-                       ["--edge-workers", self.worker_address, "--cloud-workers", "", "--group-id", "e2e-dispatcher",
+    def make_dispatcher(self, *extra: str, name: str = "dispatcher", kill_before_commit_after: int = 0) -> Service:
+        """A dispatcher of the test group, patient enough to outlast a worker restart (~75 s of retries).
+
+        ``kill_before_commit_after=N`` runs it through ``tests.support.faulty_dispatcher`` (SIGKILL between
+        publishing N results and committing their offsets)."""
+        module, first = "services.dispatcher", []
+        if kill_before_commit_after:
+            module, first = "tests.support.faulty_dispatcher", [str(kill_before_commit_after)]
+        return Service(name, self.run_dir, module,
+                       [*first, "--edge-workers", self.worker_address, "--cloud-workers", "", "--group-id", "e2e-dispatcher",
                         "--retries", "40", "--retry-backoff-ms", "200", "--retry-backoff-max-ms", "2000",
                         "--request-timeout-s", "30", "--session-timeout-ms", "6000", *extra], env=self.env)
 

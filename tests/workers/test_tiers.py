@@ -41,3 +41,10 @@ def test_a_tier_gives_no_more_frames_than_the_checkpoint_was_trained_on():
     chosen = replace(cloud, frames_per_window=16, frames_set=True)  # the operator's count is kept
     assert chosen.fitted(4) == chosen
 
+
+
+def test_every_tier_name_has_a_profile_in_the_registry_order():
+    from core.tiers import TIER_NAMES, escalation_target
+
+    assert tuple(TIERS) == TIER_NAMES
+    assert escalation_target("edge") == "cloud" and escalation_target("cloud") is None

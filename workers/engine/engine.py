@@ -13,10 +13,16 @@ ask                ("ask", max_new_tokens)                                ask (o
 summarize_text     ("text", max_new_tokens)                               generate_text
 =================  ====================================================  ===============================
 
-Limits (bad requests, INVALID_ARGUMENT): a window needs 1..``max_frames`` frames, each a decodable
-JPEG; ``max_new_tokens`` at most ``MAX_NEW_TOKENS_LIMIT`` (0 = the default budget); at most
-``MAX_LABELS`` labels, none blank; a non-blank question / text. The model itself refuses a prompt longer
-than its context. The gRPC servicer (``servicer.py``) only converts protobuf and maps errors.
+Limits (``InvalidRequest``: INVALID_ARGUMENT over gRPC): a window needs 1..``limits.max_frames`` frames,
+each sampled one a decodable JPEG; ``max_new_tokens`` at most ``MAX_NEW_TOKENS_LIMIT`` (0 = the default
+budget); at most ``MAX_LABELS`` labels, none blank; a non-blank question / text. The model itself refuses a
+prompt longer than its context (InvalidRequest for that window alone: the batcher reruns its batch-mates).
+
+Both modes run this class: the worker behind gRPC (``workers.server.servicer`` only converts protobuf and
+maps errors) and ``vila-stream analyze`` in-process (``workers.engine.local.LocalEngine``). A window the
+model cannot analyse is refused with ``InvalidRequest`` in both; ``failed_result`` is what local mode keeps
+for it (the cluster dead-letters the record with the same reason). ``window_result`` is the one place a
+``WindowResult`` is built.
 """
 from __future__ import annotations
 
@@ -28,13 +34,13 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from core.prompts import SUMMARY_INSTRUCTION
 from core.errors import InvalidRequest
+from core.prompts import SUMMARY_INSTRUCTION
 from core.types import ActionScore, Frame, FrameWindow, WindowResult
-from workers.runner import decode_frames
-from workers.runtime import ModelInfo, VilaModel
 from workers.engine.batcher import Batched, Batcher
-from workers.server.settings import MAX_NEW_TOKENS_LIMIT, WorkerSettings
+from workers.engine.frames import decode_sampled
+from workers.engine.limits import MAX_NEW_TOKENS_LIMIT, EngineLimits
+from workers.runtime import ModelInfo, VilaModel
 from workers.tiers import TierProfile
 
 #: Candidate labels one request may ask to score (each label costs a pass over the answer tokens).
@@ -97,14 +103,14 @@ class InferenceEngine:
     decodes JPEGs so the event loop never does.
     """
 
-    def __init__(self, model: VilaModel, tier: TierProfile, settings: WorkerSettings, *,
+    def __init__(self, model: VilaModel, tier: TierProfile, limits: EngineLimits, *,
                  model_executor: Executor, decode_executor: Executor) -> None:
         self.model = model
         self.tier = tier
-        self.settings = settings
+        self.limits = limits
         self._decode_executor = decode_executor
         self.batcher = Batcher(self._run, model_executor, max_batch_size=tier.max_batch_size,
-                               max_wait_s=tier.max_wait_ms / 1000.0, max_queue=settings.max_queue,
+                               max_wait_s=tier.max_wait_ms / 1000.0, max_queue=limits.max_queue,
                                name=f"worker-{tier.name}")
 
     @property
@@ -127,20 +133,42 @@ class InferenceEngine:
                       max_new_tokens: int = 0) -> Batched[WindowResult]:
         """The window's caption (and label scores when ``labels`` is not empty) as a ``WindowResult``.
 
-        ``latency_ms`` is the model time of the batch the window rode in (as in ``WindowRunner``).
+        ``latency_ms`` is the model time of the batch the window rode in.
         """
         labels = _check_labels(labels, required=False)
         budget = _budget(max_new_tokens, self.tier.max_new_tokens)
         job = await self._window_job(window)
-        done = await self.batcher.submit(("caption", prompt.strip(), budget, labels), job)
-        caption, actions = done.value
-        result = WindowResult(
+        return await self._caption_job(job, ("caption", prompt.strip(), budget, labels))
+
+    async def caption_many(self, windows: Sequence[FrameWindow], *, labels: Sequence[str] = (),
+                           max_new_tokens: int = 0) -> list[Batched[WindowResult] | InvalidRequest]:
+        """``caption`` for several windows at once, in order: all are queued together, so they share model
+        calls (up to the tier's batch size) without waiting for batch-mates. A window the engine or the model
+        refuses gets its ``InvalidRequest`` in its place; other errors propagate."""
+        labels = _check_labels(labels, required=False)
+        key = ("caption", "", _budget(max_new_tokens, self.tier.max_new_tokens), labels)
+        jobs = await asyncio.gather(*(self._window_job(w) for w in windows), return_exceptions=True)
+        # Jobs are queued before the batcher's task runs again: one step of the loop, one batch.
+        done = await asyncio.gather(*(self._caption_job(job, key) if isinstance(job, WindowJob) else _raise(job)
+                                      for job in jobs), return_exceptions=True)
+        for outcome in done:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, InvalidRequest):
+                raise outcome
+        return done
+
+    def window_result(self, window: FrameWindow, *, caption: str = "", actions: tuple = (),
+                      latency_ms: float = 0.0, error: str = "") -> WindowResult:
+        """The result of ``window`` as this engine's tier and model analysed it (the one place one is built)."""
+        return WindowResult(
             stream_id=window.stream_id, window_id=window.window_id, seq=window.seq, start=window.start,
             end=window.end, caption=caption, actions=actions, activity=window.activity, tier=self.tier.name,
-            model_id=self.info.model_id, latency_ms=done.run_ms,
-            thumbnail_jpeg=window.frames[len(window.frames) // 2].jpeg,
+            model_id=self.info.model_id, latency_ms=latency_ms, error=error,
+            thumbnail_jpeg=window.frames[len(window.frames) // 2].jpeg if window.frames else b"",
         )
-        return Batched(result, done.batch_size, done.run_ms)
+
+    def failed_result(self, window: FrameWindow, error: InvalidRequest) -> WindowResult:
+        """What local mode keeps of a window the engine refused: no caption, ``error`` = "reason: message"."""
+        return self.window_result(window, error=f"{error.reason}: {error}")
 
     async def recognize_actions(self, window: FrameWindow, labels: Sequence[str],
                                 question: str = "") -> Batched[list[ActionScore]]:
@@ -161,7 +189,7 @@ class InferenceEngine:
         """``instruction`` (default: the timeline summary instruction) + newline + ``text``, answered by the model."""
         if not text.strip():
             raise InvalidRequest("text is empty: nothing to summarize")
-        budget = _budget(max_new_tokens, self.settings.summary_max_new_tokens)
+        budget = _budget(max_new_tokens, self.limits.summary_max_new_tokens)
         prompt = (instruction.strip() or SUMMARY_INSTRUCTION) + "\n" + text.strip()
         return await self.batcher.submit(("text", budget), prompt)
 
@@ -169,18 +197,28 @@ class InferenceEngine:
     def _run(self, key: Hashable, items: Sequence) -> list:
         return OPERATIONS[key[0]](self.model, key, items)
 
+    async def _caption_job(self, job: WindowJob, key: tuple) -> Batched[WindowResult]:
+        done = await self.batcher.submit(key, job)
+        caption, actions = done.value
+        result = self.window_result(job.window, caption=caption, actions=actions, latency_ms=done.run_ms)
+        return Batched(result, done.batch_size, done.run_ms)
+
     async def _window_job(self, window: FrameWindow) -> WindowJob:
         count = len(window.frames)
         if count == 0:
             raise InvalidRequest("window has no frames")
-        if count > self.settings.max_frames:
-            raise InvalidRequest(f"window has {count} frames; this worker accepts at most "
-                                 f"{self.settings.max_frames} (max_frames)")
+        if count > self.limits.max_frames:
+            raise InvalidRequest(f"window has {count} frames; at most {self.limits.max_frames} are accepted "
+                                 f"(max_frames)")
         self.batcher.ensure_room()  # refuse before decoding when the model is already behind
         loop = asyncio.get_running_loop()
-        frames = await loop.run_in_executor(self._decode_executor, decode_frames, window,
+        frames = await loop.run_in_executor(self._decode_executor, decode_sampled, window,
                                             self.tier.frames_per_window)
         return WindowJob(window, frames)
+
+
+async def _raise(error: BaseException):
+    raise error
 
 
 def _budget(requested: int, default: int) -> int:

@@ -9,6 +9,7 @@ out of them when the caller asks for fewer (or more: indices then repeat).
 """
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Callable, Sequence, TypeVar
 
 import numpy as np
@@ -29,6 +30,21 @@ def fps_indices(count: int, n: int, fps: float, video_fps: float) -> list[int]:
     duration = count / video_fps
     times = np.arange(0, duration, 1 / fps)[:n]
     return [min(count - 1, int(t * video_fps)) for t in times]
+
+
+def window_indices(count: int, wanted: int) -> list[int]:
+    """The ``wanted`` frames of a window of ``count`` that the engine decodes for the model.
+
+    Evenly spread, positions ``i * (count - 1) / (wanted - 1)`` rounded half to even in exact arithmetic
+    (``round_linspace`` rounds numpy's float positions, which differ at halves: 7 * 29 / 14 = 14.5 is
+    14.500000000000002 there); every frame, each once, when the window has no more than ``wanted``; the middle
+    one when one is wanted (a single frame should show the window's centre).
+    """
+    if count <= wanted:
+        return list(range(count))
+    if wanted == 1:
+        return [count // 2]
+    return [round(Fraction(i * (count - 1), wanted - 1)) for i in range(wanted)]
 
 
 SAMPLERS: dict[str, Callable[[int, int], list[int]]] = {

@@ -69,7 +69,7 @@ class WorkerApp:
         """Load the model, start the engine, warm it up; health stays NOT_SERVING."""
         model = await self._load_model()
         self.tier = self.tier.fitted(model.info.video_frames)
-        self.engine = InferenceEngine(model, self.tier, self.settings, model_executor=self._model_thread,
+        self.engine = InferenceEngine(model, self.tier, self.settings.engine_limits, model_executor=self._model_thread,
                                       decode_executor=self._decode_threads)
         self.engine.start()
         self.servicer.attach(self.engine)

@@ -2,27 +2,25 @@
 
 Every handler: refuse when the engine is not ready (UNAVAILABLE), check the request's size against the
 logical limit (INVALID_ARGUMENT: the transport admits up to twice that so that this check can run),
-convert with ``core.convert``, await the engine, convert back. Errors are mapped in one place
-(``_guard``): a ``VilaError`` aborts with its ``grpc_code`` and its one-line message; anything else is
-logged with its traceback and aborts with INTERNAL and one line, so a bug never takes the server down.
+convert with ``core.convert``, await the engine, convert back. Errors become statuses through the one
+map of every servicer (``core.transport.grpc_errors.mapped``): a ``VilaError`` its ``grpc_code`` and
+"reason: message", anything else INTERNAL and one line, so a bug never takes the server down.
 Each answer carries trailing metadata ``vila-batch-size`` (requests in the model call that served it).
 """
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Awaitable, Callable
 
 import grpc
 from vila.v1 import inference_pb2, inference_pb2_grpc, results_pb2
 
 from core.convert import actions_to_pb, result_to_pb, window_from_pb
-from core.errors import InvalidRequest, Overloaded, Unavailable, VilaError
+from core.errors import InvalidRequest, Unavailable
+from core.transport.grpc_errors import mapped
 from core.types import FrameWindow
 from workers.engine.batcher import Batched
 from workers.engine.engine import InferenceEngine
-
-log = logging.getLogger("vila.worker.grpc")
 
 SERVICE_NAME = inference_pb2.DESCRIPTOR.services_by_name["Inference"].full_name
 BATCH_SIZE_KEY = "vila-batch-size"
@@ -30,36 +28,19 @@ BATCH_SIZE_KEY = "vila-batch-size"
 Handler = Callable[["InferenceServicer", object, grpc.aio.ServicerContext], Awaitable[object]]
 
 
-def _status(error: VilaError) -> grpc.StatusCode:
-    return getattr(grpc.StatusCode, error.grpc_code, grpc.StatusCode.INTERNAL)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
 def _guard(handler: Handler) -> Handler:
-    """Readiness, size check and the one error mapping of every RPC."""
+    """Readiness and size check of every RPC, inside the one error map."""
 
+    @mapped("vila.worker.grpc")
     @functools.wraps(handler)
     async def wrapper(self: "InferenceServicer", request, context: grpc.aio.ServicerContext):
-        name = handler.__name__
-        try:
-            if self.engine is None:
-                raise Unavailable("the model is still loading; retry when health reports SERVING")
-            size = request.ByteSize()
-            if size > self.max_message_bytes:
-                raise InvalidRequest(f"request is {size} bytes; this worker accepts at most "
-                                     f"{self.max_message_bytes} (max_message_mb)")
-            return await handler(self, request, context)
-        except VilaError as exc:
-            # Refusals under overload come in floods: keep them out of the default log.
-            log.log(logging.DEBUG if isinstance(exc, Overloaded) else logging.INFO,
-                    "%s refused: %s: %s", name, exc.reason, exc)
-            await context.abort(_status(exc), _one_line(f"{exc.reason}: {exc}"))
-        except Exception as exc:  # a bug: keep serving, tell the client one line
-            log.exception("%s failed", name)
-            await context.abort(grpc.StatusCode.INTERNAL, _one_line(f"internal error: {type(exc).__name__}: {exc}"))
+        if self.engine is None:
+            raise Unavailable("the model is still loading; retry when health reports SERVING")
+        size = request.ByteSize()
+        if size > self.max_message_bytes:
+            raise InvalidRequest(f"request is {size} bytes; this worker accepts at most "
+                                 f"{self.max_message_bytes} (max_message_mb)")
+        return await handler(self, request, context)
 
     return wrapper
 

@@ -13,13 +13,11 @@ from typing import Mapping
 
 from core.errors import InvalidInput
 from core.settings import add_arguments, from_args, setting
+from workers.engine.limits import MAX_NEW_TOKENS_LIMIT, EngineLimits
 from workers.tiers import TIERS, TierProfile, get_tier
 
 PREFIX = "VILA_WORKER_"
-#: Frames accepted in one request's window before sampling (more: INVALID_ARGUMENT).
-DEFAULT_MAX_FRAMES = 256
-#: Upper bound of a request's ``max_new_tokens`` (more: INVALID_ARGUMENT).
-MAX_NEW_TOKENS_LIMIT = 1024
+_LIMITS = EngineLimits()  # the engine's defaults, declared there once
 
 
 @dataclass(frozen=True)
@@ -38,17 +36,18 @@ class WorkerSettings:
     max_batch_size: int = field(default=0, metadata=setting("windows per model call, >= 0 (0 = the tier's)"))
     max_wait_ms: int = field(default=-1, metadata=setting(
         "how long the first request of a batch waits for others, ms (-1 = the tier's, 0 = never wait)"))
-    max_queue: int = field(default=64, metadata=setting(
+    max_queue: int = field(default=_LIMITS.max_queue, metadata=setting(
         "requests waiting for the model, >= 1; more are refused with RESOURCE_EXHAUSTED"))
     max_message_mb: float = field(default=16.0, metadata=setting(
         "largest request in MiB; larger ones get INVALID_ARGUMENT (beyond twice this, gRPC's RESOURCE_EXHAUSTED)"))
-    max_frames: int = field(default=DEFAULT_MAX_FRAMES, metadata=setting(
+    max_frames: int = field(default=_LIMITS.max_frames, metadata=setting(
         "frames accepted per window before sampling; more get INVALID_ARGUMENT"))
     frames_per_window: int = field(default=0, metadata=setting(
         "frames given to the model per window (0 = the tier's, at most the model's num_video_frames)"))
     max_new_tokens: int = field(default=0, metadata=setting(
         "default token budget of captions and answers (0 = the tier's)"))
-    summary_max_new_tokens: int = field(default=128, metadata=setting("default token budget of SummarizeText"))
+    summary_max_new_tokens: int = field(default=_LIMITS.summary_max_new_tokens,
+                                        metadata=setting("default token budget of SummarizeText"))
     warmup: bool = field(default=True, metadata=setting("run one synthetic window before reporting SERVING"))
     grace_s: float = field(default=10.0, metadata=setting("seconds in-flight requests get to finish on shutdown"))
 
@@ -79,6 +78,11 @@ class WorkerSettings:
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+    @property
+    def engine_limits(self) -> EngineLimits:
+        return EngineLimits(max_frames=self.max_frames, max_queue=self.max_queue,
+                            summary_max_new_tokens=self.summary_max_new_tokens)
 
     @property
     def max_message_bytes(self) -> int:

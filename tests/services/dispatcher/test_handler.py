@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import asyncio
 
-import grpc
+import pytest
 
+from core.errors import InvalidRequest, Unavailable, WorkerCallFailed
 from core.types import ActionScore, Frame, FrameWindow, WindowResult
 from services.dispatcher.escalation import parse_rule
 from services.dispatcher.handler import DeadLetter, Publish, WindowHandler
-from services.dispatcher.pool import WorkerCallFailed
 from services.dispatcher.routing import TierRouter
 from core.transport.kafka import encode_window
 
@@ -24,7 +24,9 @@ def answer(tier, caption="a person walks", score=0.9, fail=None):
     async def caption_fn(t, window):
         calls.append(t)
         if fail and t in fail:
-            raise WorkerCallFailed(fail[t], "boom", 3, "127.0.0.1:1")
+            error = fail[t]
+            raise (WorkerCallFailed(error, 3, "127.0.0.1:1") if isinstance(error, (InvalidRequest, Unavailable))
+                   else error)
         return WindowResult(stream_id=window.stream_id, window_id=window.window_id, seq=window.seq,
                             start=window.start, end=window.end, caption=f"{t}: {caption}", tier=t,
                             actions=(ActionScore("a person walking", score),))
@@ -63,13 +65,34 @@ def test_no_escalation_below_the_threshold():
 
 
 def test_failed_escalation_publishes_the_edge_result():
-    fn, calls = answer("edge", fail={"cloud": grpc.StatusCode.UNAVAILABLE})
+    fn, calls = answer("edge", fail={"cloud": Unavailable("connection refused")})
     outcome = run(WindowHandler(fn, TierRouter(), parse_rule("caption:walks")))
     assert calls == ["edge", "cloud"] and isinstance(outcome, Publish) and outcome.result.tier == "edge"
 
 
-def test_worker_failure_goes_to_the_dlq_with_the_status():
-    fn, _ = answer("edge", fail={"edge": grpc.StatusCode.INVALID_ARGUMENT})
+def test_worker_failure_goes_to_the_dlq_with_the_workers_reason():
+    fn, _ = answer("edge", fail={"edge": InvalidRequest("frame 0 is not a decodable JPEG")})
     outcome = run(WindowHandler(fn, TierRouter(), parse_rule("")))
     assert isinstance(outcome, DeadLetter) and outcome.stage == "infer" and outcome.stream_id == "cam1"
-    assert outcome.reason.startswith("worker-invalid-argument: INVALID_ARGUMENT from 127.0.0.1:1")
+    assert outcome.reason == "invalid-request: frame 0 is not a decodable JPEG (worker 127.0.0.1:1, 3 attempts)"
+
+
+@pytest.mark.parametrize("retries", [0, 2])
+def test_an_unexpected_error_is_tried_again_then_dead_lettered_as_internal(retries):
+    fn, calls = answer("edge", fail={"edge": KeyError("boom")})
+    outcome = run(WindowHandler(fn, TierRouter(), parse_rule(""), internal_retries=retries))
+    assert calls == ["edge"] * (retries + 1)
+    assert isinstance(outcome, DeadLetter) and outcome.reason == "internal: KeyError: 'boom'"
+
+
+def test_an_unexpected_error_that_goes_away_publishes():
+    fn, calls = answer("edge")
+    failures = [RuntimeError("once")]
+
+    async def flaky(tier, window):
+        if failures:
+            raise failures.pop()
+        return await fn(tier, window)
+
+    outcome = run(WindowHandler(flaky, TierRouter(), parse_rule(""), internal_retries=1))
+    assert isinstance(outcome, Publish) and calls == ["edge"]

@@ -3,20 +3,26 @@ from __future__ import annotations
 
 import random
 
-import grpc
 import pytest
 
 from core.errors import InvalidInput
 from core.labels import DEFAULT_ACTION_LABELS
-from services.dispatcher.retry import RetryPolicy, is_retryable
+from core.errors import from_remote
+from services.dispatcher.retry import RetryPolicy
 from services.dispatcher.settings import DispatcherSettings, parse_settings
 
 
 def test_only_not_now_failures_are_retried():
-    for code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.DEADLINE_EXCEEDED):
-        assert is_retryable(code)
-    for code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.INTERNAL, grpc.StatusCode.FAILED_PRECONDITION):
-        assert not is_retryable(code)
+    retried = [("UNAVAILABLE", "failed to connect to all addresses"),
+               ("UNAVAILABLE", "unavailable: the model is still loading"),
+               ("RESOURCE_EXHAUSTED", "overloaded: the worker's queue is full"),
+               ("DEADLINE_EXCEEDED", "Deadline Exceeded")]
+    final = [("INVALID_ARGUMENT", "invalid-request: frame 1 is not a decodable JPEG"),
+             ("INTERNAL", "internal: KeyError: 'x'"), ("FAILED_PRECONDITION", "model: no weights"),
+             # gRPC's own size limit is no "not now": the same window is as large on every try
+             ("RESOURCE_EXHAUSTED", "Received message larger than max (40000000 vs. 33554432)")]
+    assert all(from_remote(code, detail).retryable for code, detail in retried)
+    assert not any(from_remote(code, detail).retryable for code, detail in final)
 
 
 def test_delays_grow_exponentially_up_to_the_cap():

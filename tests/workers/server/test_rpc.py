@@ -15,7 +15,7 @@ from core.prompts import SUMMARY_INSTRUCTION
 from core.convert import result_from_pb, window_to_pb
 from tests.support.model_fixtures import jpeg_bytes, scene_frames
 from tests.workers.server.harness import InProcessWorker, batch_size, caption_request, frame_window, worker_settings
-from workers.runner import decode_frames
+from workers.engine.frames import decode_sampled
 from workers.engine import engine
 from workers.tiers import get_tier, load_for_tier
 
@@ -42,7 +42,7 @@ def stub(worker):
 
 
 def sampled(seq: int = 0):
-    return [decode_frames(frame_window(seq), 4)]  # the edge tier gives the model 4 of the window's 6 frames
+    return [decode_sampled(frame_window(seq), 4)]  # the edge tier gives the model 4 of the window's 6 frames
 
 
 def test_caption_is_the_models_caption_with_scores_and_the_window_fields(stub, edge_model):
@@ -114,7 +114,7 @@ BAD_REQUESTS = {
     "no window": (lambda s: s.Caption(inference_pb2.CaptionRequest()), "no frames"),
     "undecodable jpeg": (lambda s: s.Caption(_window_with([GOOD, b"\xff\xd8 not a jpeg", GOOD])),
                          "not a decodable JPEG"),
-    "too many frames": (lambda s: s.Caption(_window_with([GOOD] * 17)), "at most 16 (max_frames)"),
+    "too many frames": (lambda s: s.Caption(_window_with([GOOD] * 17)), "17 frames; at most 16 are accepted (max_frames)"),
     "oversized message": (lambda s: s.Caption(_window_with([b"\0" * (1536 << 10)])), "(max_message_mb)"),
     "empty question": (lambda s: s.Ask(inference_pb2.AskRequest(window=window_to_pb(frame_window(0)),
                                                                 question="  ")), "question is empty"),
@@ -174,7 +174,7 @@ def test_the_cloud_tier_profile_is_applied(tiny_model_dir, tiny_model):
         window = frame_window(7, count=12)
         reply = stub.Caption(inference_pb2.CaptionRequest(window=window_to_pb(window)))
         # 8 of the 12 frames, spread evenly, and the cloud tier's 64-token budget.
-        assert reply.caption == tiny_model.caption([decode_frames(window, 8)], max_new_tokens=64)[0]
+        assert reply.caption == tiny_model.caption([decode_sampled(window, 8)], max_new_tokens=64)[0]
         assert reply.tier == "cloud"
     finally:
         worker.close()

@@ -1,0 +1,112 @@
+"""Kafka consumer-group adapter: what the dispatcher and the summarizer need of a group member, in plain types.
+
+``GroupConsumer.open(...)`` joins a group (manual commits, ``make_consumer``'s sizes) and subscribes;
+``poll`` returns ``Record``s; ``commit`` commits offsets (all polled ones, or those given) and says
+whether it took; ``on_revoked`` / ``on_assigned`` callbacks get sets of ``Partition``. kafka-python is
+not thread-safe: call everything of one ``GroupConsumer`` from one thread (the callbacks run in it too,
+inside ``poll``). No kafka-python type leaves this module.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
+from kafka.errors import CommitFailedError, KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from core.transport.kafka import Headers, make_consumer
+
+log = logging.getLogger("vila.transport.kafka")
+
+
+@dataclass(frozen=True, order=True)
+class Partition:
+    topic: str
+    partition: int
+
+    def __str__(self) -> str:
+        return f"{self.topic}[{self.partition}]"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One consumed record: where it sits, its key, value and headers."""
+
+    partition: Partition
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Headers
+
+    @property
+    def topic(self) -> str:
+        return self.partition.topic
+
+    def __str__(self) -> str:
+        return f"{self.partition}@{self.offset}"
+
+
+PartitionsFn = Callable[[set[Partition]], None]
+
+
+class _Listener(ConsumerRebalanceListener):
+    def __init__(self, on_revoked: PartitionsFn | None, on_assigned: PartitionsFn | None) -> None:
+        self._revoked, self._assigned = on_revoked, on_assigned
+
+    def on_partitions_revoked(self, revoked):
+        if self._revoked:
+            self._revoked({Partition(tp.topic, tp.partition) for tp in revoked})
+
+    def on_partitions_assigned(self, assigned):
+        if self._assigned:
+            self._assigned({Partition(tp.topic, tp.partition) for tp in assigned})
+
+
+class GroupConsumer:
+    """A consumer-group member (see the module docstring)."""
+
+    def __init__(self, consumer: KafkaConsumer) -> None:
+        self._consumer = consumer
+
+    @classmethod
+    def open(cls, bootstrap: str, *, group_id: str, client_id: str, topics: Sequence[str],
+             on_revoked: PartitionsFn | None = None, on_assigned: PartitionsFn | None = None,
+             **overrides) -> "GroupConsumer":
+        """Join ``group_id`` and subscribe to ``topics``; ``BrokerUnavailable`` when Kafka does not answer."""
+        consumer = make_consumer(bootstrap, group_id=group_id, client_id=client_id, **overrides)
+        consumer.subscribe(list(topics), listener=_Listener(on_revoked, on_assigned))
+        return cls(consumer)
+
+    def poll(self, *, timeout_ms: int, max_records: int) -> list[Record]:
+        """Up to ``max_records`` records (in offset order per partition), waiting at most ``timeout_ms``."""
+        batches = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+        return [Record(Partition(tp.topic, tp.partition), r.offset, r.key, r.value, list(r.headers or ()))
+                for tp, records in batches.items() for r in records]
+
+    def commit(self, offsets: Mapping[Partition, int] | None = None) -> bool:
+        """Commit ``offsets`` (the next offset to read, per partition), or everything polled when None.
+
+        False (logged) when the group moved on meanwhile or Kafka refused: the records are redelivered.
+        """
+        try:
+            if offsets is None:
+                self._consumer.commit()
+            elif offsets:
+                self._consumer.commit({TopicPartition(p.topic, p.partition): OffsetAndMetadata(o, "", -1)
+                                       for p, o in offsets.items()})
+        except (CommitFailedError, KafkaError) as exc:
+            log.warning("commit of %s failed (%s); those records will be redelivered",
+                        _show(offsets) if offsets is not None else "the polled records", exc)
+            return False
+        return True
+
+    def close(self) -> None:
+        """Leave the group without committing (callers commit what they finished first)."""
+        self._consumer.close(autocommit=False)
+
+
+def _show(offsets: Mapping[Partition, int]) -> str:
+    return ", ".join(f"{p}@{o}" for p, o in sorted(offsets.items()))
+
