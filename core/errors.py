@@ -18,7 +18,7 @@ from __future__ import annotations
 #: Exit status -> what it means; every ``exit_code`` below is one of these.
 EXIT_CODES: dict[int, str] = {
     0: "done",
-    1: "internal error (a bug)",
+    1: "internal error",
     2: "invalid option or request",
     3: "the source",
     4: "the model",

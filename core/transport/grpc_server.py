@@ -8,7 +8,7 @@ is built the same way, so launchers, ``grpcurl`` and compose health checks treat
     port = await server.start()          # listening; health says NOT_SERVING
     ...                                  # load, warm up
     await server.set_serving()           # health SERVING for "" and every named service
-    stop = stop_event_on_signals()       # SIGTERM / SIGINT set it
+    stop = stop_event_on_signals()       # core.signals: SIGTERM / SIGINT set it
     await stop.wait()
     await server.stop(grace_s=10)        # NOT_SERVING, refuse new calls, drain in-flight ones, stop
 
@@ -30,9 +30,7 @@ Create and use a ``GrpcServer`` inside one running event loop.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
 from collections.abc import Iterable, Sequence
 
 import grpc
@@ -114,24 +112,3 @@ class GrpcServer:
 
     async def wait_for_termination(self) -> None:
         await self.server.wait_for_termination()
-
-
-def stop_event_on_signals(signals: Sequence[signal.Signals] = (signal.SIGTERM, signal.SIGINT)) -> asyncio.Event:
-    """An event the running loop sets on the first of ``signals``; a second one restores the default handler.
-
-    Must be called from the event loop's thread (the main thread for ``asyncio.run``).
-    """
-    loop = asyncio.get_running_loop()
-    event = asyncio.Event()
-
-    def on_signal(sig: signal.Signals) -> None:
-        if event.is_set():
-            return
-        log.info("received %s: shutting down", sig.name)
-        event.set()
-        for other in signals:  # a second signal gets the default behaviour (Ctrl-C twice aborts)
-            loop.remove_signal_handler(other)
-
-    for sig in signals:
-        loop.add_signal_handler(sig, on_signal, sig)
-    return event

@@ -102,6 +102,10 @@ class GroupConsumer:
             return False
         return True
 
+    def assignment(self) -> set[Partition]:
+        """The partitions this member holds now (empty until the group assigned it some)."""
+        return {Partition(tp.topic, tp.partition) for tp in self._consumer.assignment()}
+
     def close(self) -> None:
         """Leave the group without committing (callers commit what they finished first)."""
         self._consumer.close(autocommit=False)

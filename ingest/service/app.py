@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 import threading
 import time
@@ -29,7 +28,8 @@ from ingest.service.publisher import StreamPublisher, StreamStats
 from ingest.service.settings import IngestSettings, add_ingest_arguments, settings_from
 from ingest.service.streams import StreamSpec
 from ingest.sources import resolve
-from core.errors import VilaError
+from core.signals import stop_on_signals
+from core.startup import run_main
 from core.transport import kafka as kt
 
 log = logging.getLogger("vila.ingest")
@@ -95,34 +95,21 @@ class IngestApp:
         return 0
 
 
-def stop_on_signals() -> threading.Event:
-    """An event set by the first SIGTERM/SIGINT; a second one aborts (default handlers restored)."""
-    stop = threading.Event()
-
-    def handler(signum, frame):
-        log.info("received %s: stopping streams", signal.Signals(signum).name)
-        stop.set()
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-    return stop
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m ingest``; the exit status."""
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("kafka").setLevel(logging.ERROR)
+def parse_settings(argv: list[str] | None = None) -> tuple[IngestSettings, list[StreamSpec]]:
+    """The settings and the streams they name (flags, environment, the streams file)."""
     parser = argparse.ArgumentParser(prog="python -m ingest",
                                      description="Publish windows of video streams to Kafka (vila.windows.v1).")
     add_ingest_arguments(parser)
     args = parser.parse_args(argv)
-    try:
-        settings = settings_from(args)
-        specs = settings.stream_specs(args.source, args.stream_id)
-        return IngestApp(settings, specs).run(stop_on_signals())
-    except VilaError as exc:
-        print(f"vila-ingest: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+    settings = settings_from(args)
+    return settings, settings.stream_specs(args.source, args.stream_id)
+
+
+def run(parsed: tuple[IngestSettings, list[StreamSpec]]) -> int:
+    settings, specs = parsed
+    return IngestApp(settings, specs).run(stop_on_signals())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m ingest``; the exit status."""
+    return run_main("vila-ingest", parse_settings, run, argv, quiet_level=logging.ERROR)

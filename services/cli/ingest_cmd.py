@@ -62,7 +62,8 @@ class _Bars:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ingest.service.app import IngestApp, stop_on_signals
+    from core.signals import stop_on_signals
+    from ingest.service.app import IngestApp
     from ingest.service.settings import settings_from
 
     logging.getLogger("kafka").setLevel(logging.CRITICAL)  # the one-line BrokerUnavailable says it all

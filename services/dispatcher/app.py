@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from core import topics
 from core.tiers import TIER_NAMES
 from core.transport import kafka as kt
-from core.transport.grpc_server import stop_event_on_signals
+from core.signals import stop_event_on_signals
 from core.transport.kafka_group import GroupConsumer, Partition, Record
 from services.dispatcher.handler import DeadLetter, Outcome, Publish, WindowHandler
 from services.dispatcher.offsets import OffsetTracker

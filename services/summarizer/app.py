@@ -16,10 +16,11 @@ import threading
 from vila.v1 import summaries_pb2_grpc
 
 from core import topics
-from core.errors import VilaError
 from core.settings import add_arguments, from_args
 from core.transport import redis as redis_adapter
-from core.transport.grpc_server import GrpcServer, stop_event_on_signals
+from core.signals import stop_event_on_signals
+from core.startup import run_main
+from core.transport.grpc_server import GrpcServer
 from core.transport.kafka import ensure_topics, make_producer
 from core.transport.kafka_group import GroupConsumer
 from services.summarizer.consumer import ResultsConsumer
@@ -84,18 +85,13 @@ async def serve(settings: SummarizerSettings) -> int:
     return 1 if failed else 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_settings(argv: list[str] | None = None) -> SummarizerSettings:
     parser = argparse.ArgumentParser(
         prog="python -m services.summarizer",
         description="Kafka vila.results.v1/vila.events.v1 → Redis timelines, served as vila.v1.Summaries.")
     add_arguments(parser, SummarizerSettings, PREFIX)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("kafka").setLevel(logging.WARNING)  # kafka-python narrates every connection at INFO
-    try:
-        settings = from_args(SummarizerSettings, args, PREFIX)
-        return asyncio.run(serve(settings))
-    except VilaError as exc:
-        print(f"summarizer: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+    return from_args(SummarizerSettings, parser.parse_args(argv), PREFIX)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_main("vila-summarizer", parse_settings, serve, argv)

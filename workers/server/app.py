@@ -21,8 +21,9 @@ import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from core.errors import VilaError
-from core.transport.grpc_server import GrpcServer, stop_event_on_signals
+from core.signals import stop_event_on_signals
+from core.startup import run_main
+from core.transport.grpc_server import GrpcServer
 from vila.v1 import inference_pb2_grpc
 from workers.runtime import VilaModel, default_model_path
 from workers.engine.engine import InferenceEngine
@@ -127,12 +128,4 @@ async def serve(settings: WorkerSettings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m workers``; the exit status."""
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    try:
-        settings = parse_settings(argv)
-        asyncio.run(serve(settings))
-    except VilaError as exc:
-        print(f"vila-worker: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    return 0
+    return run_main("vila-worker", parse_settings, serve, argv)
