@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
+from safetensors import safe_open
 
 from workers.runtime import VilaModel, load_model, make_tiny
 
-__all__ = ["scene_frames", "jpeg_bytes", "tiny_model_dir", "tiny_model"]
+__all__ = ["assert_builds_agree", "scene_frames", "jpeg_bytes", "safetensors_keys", "tiny_model_dir", "tiny_model"]
 
 _COLOURS = [(200, 40, 40), (40, 160, 60), (40, 70, 200), (220, 200, 40), (150, 60, 170), (240, 140, 30)]
 
@@ -41,6 +42,24 @@ def jpeg_bytes(image: Image.Image, quality: int = 85) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()
+
+
+def safetensors_keys(path: Path) -> set[str]:
+    """The tensor names stored in the ``.safetensors`` file at ``path`` (no tensor is read)."""
+    with safe_open(str(path), "pt") as f:
+        return set(f.keys())
+
+
+def assert_builds_agree(tmp_path: Path, *likes: str) -> None:
+    """Two builds (seed 0) of each ``make_tiny(like=...)`` hold the same files, with the same weight and
+    tokenizer-model bytes; AssertionError naming the like and the file otherwise."""
+    for name in likes:
+        a, b = make_tiny(tmp_path / f"{name}-a", like=name), make_tiny(tmp_path / f"{name}-b", like=name, seed=0)
+        files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+        assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file()), name
+        for rel in files:
+            if rel.suffix in (".safetensors", ".model"):
+                assert (a / rel).read_bytes() == (b / rel).read_bytes(), (name, rel)
 
 
 @pytest.fixture(scope="session")
