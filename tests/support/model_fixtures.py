@@ -2,8 +2,8 @@
 
 ``tiny_model_dir`` goes through ``make_tiny`` (the real layout), ``tiny_model``
 through ``load_model`` (the real loader), so tests exercise the same code as a
-released checkpoint. ``scene_frames`` draws camera-like frames: a coloured
-square moving across a background.
+released checkpoint. ``scene_frames`` (``services.demo.scenes``, shared with the
+benchmarks) draws camera-like frames: a coloured square moving across a background.
 """
 from __future__ import annotations
 
@@ -11,30 +11,13 @@ import io
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 from safetensors import safe_open
 
+from services.demo.scenes import scene_frames
 from workers.runtime import VilaModel, load_model, make_tiny
 
 __all__ = ["assert_builds_agree", "scene_frames", "jpeg_bytes", "safetensors_keys", "tiny_model_dir", "tiny_model"]
-
-_COLOURS = [(200, 40, 40), (40, 160, 60), (40, 70, 200), (220, 200, 40), (150, 60, 170), (240, 140, 30)]
-
-
-def scene_frames(count: int, *, seed: int = 0, size: tuple[int, int] = (96, 72)) -> list[Image.Image]:
-    """``count`` RGB frames of a square moving left to right; ``seed`` picks colours, size and start."""
-    width, height = size
-    background = _COLOURS[seed % len(_COLOURS)]
-    colour = _COLOURS[(seed * 7 + 3) % len(_COLOURS)]
-    side = 12 + (seed * 5) % 20
-    frames = []
-    for i in range(count):
-        image = Image.new("RGB", size, tuple(c // 3 for c in background))
-        x = (seed * 11 + i * 9) % max(1, width - side)
-        y = (seed * 13) % max(1, height - side)
-        ImageDraw.Draw(image).rectangle([x, y, x + side, y + side], fill=colour)
-        frames.append(image)
-    return frames
 
 
 def jpeg_bytes(image: Image.Image, quality: int = 85) -> bytes:
