@@ -102,7 +102,7 @@ def local_run(clip: Path, config: ingest.IngestConfig, tier_name: str, batch_siz
 
 def published_at(bootstrap: str, stream_id: str) -> dict[str, float]:
     """window id -> the Kafka timestamp of its record on vila.windows.v1 (unix seconds)."""
-    from tests.support.cluster import read_topic  # reads a topic without a group
+    from core.transport.topic_reader import read_topic  # reads a topic without a group
 
     return {kt.decode_window(r.value).window_id: r.timestamp / 1000.0
             for r in read_topic(bootstrap, topics.WINDOWS, key=stream_id)}

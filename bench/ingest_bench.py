@@ -78,7 +78,7 @@ def ingest_run(path: Path, config: ingest.IngestConfig) -> int:
 
 
 def generated_clip(root: Path, seconds: float, size: tuple[int, int]) -> Path:
-    from tests.support.video_fixtures import make_clip  # the tests' synthetic scene, reused
+    from services.demo.scenes import make_clip  # the moving square the tests use too
 
     return make_clip(root / f"generated-{size[0]}x{size[1]}.mp4", seconds=seconds, fps=30, size=size)
 

@@ -34,7 +34,7 @@ from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM, Qwen2C
 from transformers import SiglipVisionConfig, SiglipVisionModel
 
 from workers.runtime.projectors import build_projector
-from workers.runtime.tiny_tokenizer import special_ids, write_tokenizer
+from workers.runtime.tiny.tokenizer import special_ids, write_tokenizer
 
 VISION_PREFIX = "vision_model."
 

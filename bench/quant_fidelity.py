@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from bench.model_bench import machine, markdown
-from tests.support.model_fixtures import scene_frames
+from services.demo.scenes import scene_frames
 from workers.runtime import load_model, make_tiny
 from workers.runtime.quantize import compare_outputs, model_weight_bytes, quantize_model
 from core.labels import DEFAULT_ACTION_LABELS

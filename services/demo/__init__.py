@@ -1,4 +1,4 @@
-"""The demo clip for ``make demo``: a short synthetic camera scene, made here.
+"""The demo clip for ``make demo``, and the synthetic scenes of the benchmarks and tests (``scenes``), made here.
 
 Usage: python -m services.demo OUT.mp4
 

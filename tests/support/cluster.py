@@ -12,7 +12,8 @@ one dispatcher (``python -m services.dispatcher``) and one summarizer (``python 
 services.summarizer``), each a ``services.cluster.ManagedProcess`` that is ready when its log shows
 its ``ready ...`` line. Fault tests kill and restart them; ``cluster.heal()`` (called after every
 test that uses the fixture) restarts whatever is down, so one test's fault never leaks into the next.
-Kafka topic helpers read whole topics without a consumer group, so they never move any offset.
+Kafka topic helpers read whole topics without a consumer group (``core.transport.topic_reader.read_topic``,
+re-exported here), so they never move any offset.
 """
 from __future__ import annotations
 
@@ -24,12 +25,12 @@ from typing import Callable, Iterator, Sequence
 
 import grpc
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 from vila.v1 import summaries_pb2, summaries_pb2_grpc
 
 from services.cluster import ManagedProcess, free_port
 from core.errors import UndecodableRecord
 from core.transport import kafka as kt
+from core.transport.topic_reader import read_topic
 
 __all__ = ["Cluster", "Service", "cluster", "read_topic"]
 
@@ -66,29 +67,6 @@ class Service(ManagedProcess):
     def log_since_start(self) -> str:
         text = self.log_path.read_text(errors="replace")
         return text[text.rfind("\n=== "):]
-
-
-def read_topic(bootstrap: str, topic: str, *, key: str | None = None, timeout_s: float = 20.0) -> list:
-    """Every record of ``topic`` (only those keyed ``key`` when given), read from the beginning to the
-    end offsets of this moment, without a group (no offsets are committed)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                             max_partition_fetch_bytes=kt.FETCH_MAX_BYTES, fetch_max_bytes=kt.FETCH_MAX_BYTES)
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
-        records = []
-        deadline = time.monotonic() + timeout_s
-        while any(consumer.position(tp) < ends[tp] for tp in partitions):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"could not read {topic} to its end within {timeout_s} s")
-            for batch in consumer.poll(timeout_ms=500).values():
-                records.extend(r for r in batch if r.offset < ends[TopicPartition(r.topic, r.partition)])
-        wanted = None if key is None else key.encode()
-        return [r for r in records if wanted is None or r.key == wanted]
-    finally:
-        consumer.close()
 
 
 def wait_until(what: str, check: Callable[[], object], timeout_s: float, every_s: float = 0.5):

@@ -2,8 +2,8 @@
 
 ``tiny_model_dir`` goes through ``make_tiny`` (the real layout), ``tiny_model``
 through ``load_model`` (the real loader), so tests exercise the same code as a
-released checkpoint. ``scene_frames`` draws camera-like frames: a coloured
-square moving across a background.
+released checkpoint. ``scene_frames`` (``services.demo.scenes``, shared with the
+benchmarks) draws camera-like frames: a coloured square moving across a background.
 """
 from __future__ import annotations
 
@@ -11,29 +11,13 @@ import io
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
+from safetensors import safe_open
 
+from services.demo.scenes import scene_frames
 from workers.runtime import VilaModel, load_model, make_tiny
 
-__all__ = ["scene_frames", "jpeg_bytes", "tiny_model_dir", "tiny_model"]
-
-_COLOURS = [(200, 40, 40), (40, 160, 60), (40, 70, 200), (220, 200, 40), (150, 60, 170), (240, 140, 30)]
-
-
-def scene_frames(count: int, *, seed: int = 0, size: tuple[int, int] = (96, 72)) -> list[Image.Image]:
-    """``count`` RGB frames of a square moving left to right; ``seed`` picks colours, size and start."""
-    width, height = size
-    background = _COLOURS[seed % len(_COLOURS)]
-    colour = _COLOURS[(seed * 7 + 3) % len(_COLOURS)]
-    side = 12 + (seed * 5) % 20
-    frames = []
-    for i in range(count):
-        image = Image.new("RGB", size, tuple(c // 3 for c in background))
-        x = (seed * 11 + i * 9) % max(1, width - side)
-        y = (seed * 13) % max(1, height - side)
-        ImageDraw.Draw(image).rectangle([x, y, x + side, y + side], fill=colour)
-        frames.append(image)
-    return frames
+__all__ = ["assert_builds_agree", "scene_frames", "jpeg_bytes", "safetensors_keys", "tiny_model_dir", "tiny_model"]
 
 
 def jpeg_bytes(image: Image.Image, quality: int = 85) -> bytes:
@@ -41,6 +25,24 @@ def jpeg_bytes(image: Image.Image, quality: int = 85) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()
+
+
+def safetensors_keys(path: Path) -> set[str]:
+    """The tensor names stored in the ``.safetensors`` file at ``path`` (no tensor is read)."""
+    with safe_open(str(path), "pt") as f:
+        return set(f.keys())
+
+
+def assert_builds_agree(tmp_path: Path, *likes: str) -> None:
+    """Two builds (seed 0) of each ``make_tiny(like=...)`` hold the same files, with the same weight and
+    tokenizer-model bytes; AssertionError naming the like and the file otherwise."""
+    for name in likes:
+        a, b = make_tiny(tmp_path / f"{name}-a", like=name), make_tiny(tmp_path / f"{name}-b", like=name, seed=0)
+        files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+        assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file()), name
+        for rel in files:
+            if rel.suffix in (".safetensors", ".model"):
+                assert (a / rel).read_bytes() == (b / rel).read_bytes(), (name, rel)
 
 
 @pytest.fixture(scope="session")

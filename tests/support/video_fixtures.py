@@ -5,7 +5,8 @@ Helpers:
         Encode a synthetic clip; container and codec follow the suffix
         (see ``CODEC_BY_SUFFIX``). ``audio=True`` adds an audio track as
         stream 0, *before* the video stream, so readers must select the
-        video stream explicitly.
+        video stream explicitly. (``services.demo.scenes``, shared with
+        the benchmarks; so is ``synthetic_frames``.)
     make_audio_only(path, seconds=)                         -> Path
     make_unsupported_codec_clip(path)                       -> Path
         An MPEG-TS whose video stream is declared as AVS2, a codec FFmpeg
@@ -22,11 +23,12 @@ Fixtures:
 """
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
+import av
 import pytest
+
+from services.demo.scenes import CODEC_BY_SUFFIX, add_audio_stream, encode_tone, make_clip, synthetic_frames
 
 __all__ = [
     "CODEC_BY_SUFFIX",
@@ -38,18 +40,6 @@ __all__ = [
     "make_unsupported_codec_clip",
     "synthetic_frames",
 ]
-
-# suffix -> (encoder, extra encoder options). Formats are inferred by FFmpeg from the suffix.
-CODEC_BY_SUFFIX: dict[str, tuple[str, dict[str, str]]] = {
-    ".mp4": ("libx264", {"preset": "ultrafast", "g": "15", "bf": "2"}),
-    ".mkv": ("libx264", {"preset": "ultrafast", "g": "15"}),
-    ".mov": ("libx264", {"preset": "ultrafast", "g": "15"}),
-    ".ts": ("mpeg2video", {"g": "15"}),
-    # VP9 defaults to a slow "good" deadline; realtime keeps fixture generation fast.
-    ".webm": ("libvpx-vp9", {"deadline": "realtime", "cpu-used": "8", "g": "15"}),
-    ".avi": ("mpeg4", {"g": "15"}),
-}
-AUDIO_BY_SUFFIX = {".webm": "libopus", ".avi": "mp2", ".ts": "mp2"}
 
 # name -> make_clip keyword arguments; built once per test session by ``clip_dir``.
 STANDARD_CLIPS: dict[str, dict] = {
@@ -66,119 +56,12 @@ STANDARD_CLIPS: dict[str, dict] = {
 }
 
 
-def _texture(size: tuple[int, int]) -> np.ndarray:
-    """A deterministic, smooth-ish texture so frames have structure for normalisation."""
-    w, h = size
-    rng = np.random.default_rng(1234)
-    coarse = rng.integers(40, 200, size=(h // 8 + 1, w // 8 + 1, 3)).astype(np.uint8)
-    tex = np.kron(coarse, np.ones((8, 8, 1), dtype=np.uint8))[:h, :w]
-    yy, xx = np.mgrid[0:h, 0:w]
-    stripes = ((np.sin(xx / 5.0) + np.cos(yy / 7.0)) * 20).astype(np.int16)
-    return np.clip(tex.astype(np.int16) + stripes[..., None], 0, 255).astype(np.uint8)
-
-
-def synthetic_frames(scene: str, n: int, size: tuple[int, int] = (320, 240)) -> list[np.ndarray]:
-    """RGB uint8 frames (h, w, 3) of a synthetic scene.
-
-    scene: "moving-square" (a white square crossing a textured background left to
-    right over the n frames), "brightness-ramp" (the static background whose global
-    brightness goes from 35 % to 100 %, like auto-exposure) or "static".
-    """
-    w, h = size
-    base = _texture(size)
-    frames = []
-    side = max(8, min(w, h) // 4)
-    for i in range(n):
-        f = base.copy()
-        if scene == "moving-square":
-            x = int(round((w - side) * i / max(1, n - 1)))
-            y = (h - side) // 2
-            f[y:y + side, x:x + side] = (250, 250, 250)
-        elif scene == "brightness-ramp":
-            gain = 0.35 + 0.65 * i / max(1, n - 1)
-            f = np.clip(f.astype(np.float32) * gain, 0, 255).astype(np.uint8)
-        elif scene != "static":
-            raise ValueError(f"unknown scene {scene!r}")
-        frames.append(f)
-    return frames
-
-
-def _add_audio(container, suffix: str):
-    import av  # noqa: F401  (imported lazily so collecting tests needs no av)
-
-    codec = AUDIO_BY_SUFFIX.get(suffix, "aac")
-    rate = 48000
-    stream = container.add_stream(codec, rate=rate)
-    stream.layout = "stereo"
-    return stream
-
-
-def _encode_audio(stream, seconds: float) -> list:
-    import av
-
-    rate = stream.codec_context.sample_rate
-    fmt = stream.codec_context.format.name
-    size = stream.codec_context.frame_size or 1024
-    packets, pts, total = [], 0, int(seconds * rate)
-    while pts < total:
-        t = (np.arange(pts, pts + size) / rate).astype(np.float32)
-        tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
-        planar = fmt.endswith("p")
-        data = np.stack([tone, tone]) if planar else np.stack([tone, tone], axis=1).reshape(1, -1)
-        if fmt.startswith("s16"):
-            data = (data * 32767).astype(np.int16)
-        frame = av.AudioFrame.from_ndarray(data, format=fmt, layout="stereo")
-        frame.sample_rate = rate
-        frame.pts = pts
-        packets.extend(stream.encode(frame))
-        pts += size
-    packets.extend(stream.encode(None))
-    return packets
-
-
-def make_clip(path: str | Path, *, seconds: float, fps: float | Fraction, size: tuple[int, int] = (320, 240),
-              audio: bool = False, scene: str = "moving-square", container_options: dict | None = None) -> Path:
-    """Encode a synthetic clip at ``path``; returns the path.
-
-    The codec follows the suffix (``CODEC_BY_SUFFIX``): .mp4/.mkv/.mov H.264,
-    .ts MPEG-2, .webm VP9, .avi MPEG-4 Part 2. The clip has ``round(seconds*fps)``
-    frames with pts 0, 1, 2 ... in a 1/fps time base. ``container_options`` go to
-    the muxer (e.g. ``{"movflags": "faststart"}`` puts an MP4's index first).
-    """
-    import av
-
-    path = Path(path)
-    encoder, options = CODEC_BY_SUFFIX[path.suffix.lower()]
-    rate = Fraction(fps).limit_denominator(1001)
-    n = max(1, int(round(seconds * float(rate))))
-    with av.open(str(path), "w", options=dict(container_options or {})) as out:
-        astream = _add_audio(out, path.suffix.lower()) if audio else None
-        vstream = out.add_stream(encoder, rate=rate, options=dict(options))
-        vstream.width, vstream.height = size
-        vstream.pix_fmt = "yuv420p"
-        vstream.time_base = 1 / rate
-        for i, rgb in enumerate(synthetic_frames(scene, n, size)):
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            frame.pts = i
-            frame.time_base = 1 / rate
-            for packet in vstream.encode(frame):
-                out.mux(packet)
-        for packet in vstream.encode(None):
-            out.mux(packet)
-        if astream is not None:
-            for packet in _encode_audio(astream, seconds):
-                out.mux(packet)
-    return path
-
-
 def make_audio_only(path: str | Path, *, seconds: float = 1.0) -> Path:
     """An audio-only file (AAC in .m4a/.mp4, MP2 in .ts, ...): not a video."""
-    import av
-
     path = Path(path)
     with av.open(str(path), "w") as out:
-        stream = _add_audio(out, path.suffix.lower())
-        for packet in _encode_audio(stream, seconds):
+        stream = add_audio_stream(out, path.suffix.lower())
+        for packet in encode_tone(stream, seconds):
             out.mux(packet)
     return path
 

@@ -34,7 +34,7 @@ from workers.runtime.vision import ImageProcessor, VisionTower
 
 @dataclass(frozen=True)
 class MediaSettings:
-    """The config values that shape media handling (see ``layout.VilaConfig``)."""
+    """The config values that shape media handling (see ``checkpoint.VilaConfig``)."""
 
     generation: str = NVILA
     aspect: str = "resize"

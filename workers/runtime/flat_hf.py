@@ -7,7 +7,7 @@
 sit in the root. What the ``llava_llama`` config spells out is fixed by the model type here, as in
 SGLang's loaders: the projector type, the tiling mode and the S2 scales (1, 2 and 3 tiles per side).
 
-:func:`read_flat` validates the folder into a :class:`layout.Checkpoint` whose three component
+:func:`read_flat` validates the folder into a :class:`checkpoint.Checkpoint` whose three component
 folders are the root (``flat=True``); :func:`split_state` hands each component its tensors.
 """
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from core.errors import ModelLayoutError
+from workers.runtime.checkpoint import TOKENIZER_FILES, WEIGHT_FILES, Checkpoint, VilaConfig, read_json
 from workers.runtime.families import Facts, detect
 from workers.runtime.weights import read_state
 
@@ -51,10 +52,12 @@ def _int_field(raw: dict[str, Any], name: str, where: Path) -> int:
     return value
 
 
-def read_flat(root: Path, raw: dict[str, Any], where: Path) -> Any:
-    """Validate a flat ``-hf`` folder (config fields, weights, tokenizer) into a ``layout.Checkpoint``."""
-    from workers.runtime.layout import TOKENIZER_FILES, WEIGHT_FILES, Checkpoint, VilaConfig, read_json
+def read_flat(root: Path, raw: dict[str, Any], where: Path) -> Checkpoint:
+    """Validate a flat ``-hf`` folder (config fields, weights, tokenizer) into a ``Checkpoint``.
 
+    ``raw`` is the parsed ``where`` (``root/config.json``) whose ``model_type`` is a key of ``FLAT_TYPES``;
+    ModelLayoutError names the missing or mistyped field or file.
+    """
     kind = FLAT_TYPES[raw["model_type"]]
     text = _dict_field(raw, "text_config", where)
     vision = {"model_type": "siglip_vision_model", **_dict_field(raw, "vision_config", where)}

@@ -16,9 +16,10 @@ from safetensors import safe_open
 from transformers import AutoTokenizer, Qwen2Config
 
 from core.errors import ModelLayoutError
+from workers.runtime.checkpoint import Checkpoint
 from workers.runtime.counts import frame_tokens, image_tokens, newline_tokens, projector_tokens
 from workers.runtime.families import LEGACY
-from workers.runtime.layout import Checkpoint, read_checkpoint
+from workers.runtime.layout import read_checkpoint
 from workers.runtime.templates import template_name_for
 from workers.runtime.vision import tower_kind, tower_tokens
 

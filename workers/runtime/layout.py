@@ -2,7 +2,7 @@
 
 ``read_checkpoint(path)`` checks every file the loader will open before any
 weights are read, and raises ``ModelLayoutError`` whose message names the exact
-file (and field) that is missing or wrong. It returns a :class:`Checkpoint`
+file (and field) that is missing or wrong. It returns a ``checkpoint.Checkpoint``
 holding the component paths and the parsed configs.
 
 Layout: ``config.json`` whose ``llm_cfg``/``vision_tower_cfg``/``mm_projector_cfg``
@@ -15,84 +15,21 @@ folders plus remote code the runtime does not need); ``nvila``/``nvila_lite`` is
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from core.errors import ModelLayoutError
-from workers.runtime.families import Facts, Family, detect
+from workers.runtime.checkpoint import LAYOUTS, TOKENIZER_FILES, WEIGHT_FILES, Checkpoint, VilaConfig, read_json
+from workers.runtime.families import Facts, detect
+from workers.runtime.flat_hf import FLAT_TYPES, read_flat
 from workers.runtime.projectors import find_builder, known_types
 from workers.runtime.vision import tower_kind
 
 COMPONENTS = {"llm": "llm_cfg", "vision_tower": "vision_tower_cfg", "mm_projector": "mm_projector_cfg"}
-WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json")
 SELECT_FEATURES = ("cls_patch", "patch")
 # Video frames skip tiling in the reference code, so ``dynamic`` models see plain resized frames.
 ASPECT_MODES = ("resize", "pad", "dynamic", "dynamic_s2")
-LAYOUTS = {"llava_llama": "llava_llama", "vila": "vila-hf-preview", "nvila": "nvila-hf", "nvila_lite": "nvila-hf"}
 VIDEO_ENCODERS = ("BasicVideoEncoder", "TSPVideoEncoder")
-
-
-@dataclass(frozen=True)
-class VilaConfig:
-    """The top-level fields the runtime uses (``config.json``)."""
-
-    model_type: str
-    hidden_size: int
-    mm_hidden_size: int
-    select_layer: int
-    select_feature: str
-    image_aspect_ratio: str
-    num_video_frames: int
-    chat_template: str | None
-    s2: bool = False
-    dynamic_s2: bool = False
-    s2_scales: tuple[int, ...] = ()
-    s2_max_split_size: int = 0
-    min_tiles: int = 1
-    max_tiles: int = 12
-    # TSPVideoEncoder pool sizes ((t, h, w), ...); empty = BasicVideoEncoder.
-    video_pool_sizes: tuple[tuple[int, int, int], ...] = ()
-    fps: float = 0.0
-
-    @property
-    def layout(self) -> str:
-        return LAYOUTS.get(self.model_type, self.model_type)
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    root: Path
-    config: VilaConfig
-    llm_dir: Path
-    vision_dir: Path
-    projector_dir: Path
-    llm_config: dict[str, Any]
-    vision_config: dict[str, Any]
-    projector_config: dict[str, Any]
-    preprocessor: dict[str, Any] | None
-    facts: Facts
-    family: Family
-    flat: bool = False  # the flat NVILA -hf layout (``flat_hf``): all components in the root
-    raw: dict[str, Any] | None = None
-
-    @property
-    def projector_type(self) -> str:
-        return str(self.projector_config["mm_projector_type"])
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    """Parse a JSON object file; ModelLayoutError naming the file when missing or malformed."""
-    if not path.is_file():
-        raise ModelLayoutError(f"{path} is missing")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelLayoutError(f"{path} is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ModelLayoutError(f"{path} must hold a JSON object")
-    return data
 
 
 def _field(config: dict[str, Any], name: str, kind: type | tuple[type, ...], where: Path) -> Any:
@@ -225,8 +162,6 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     if not top_path.is_file():
         raise ModelLayoutError(f"{root} is not a VILA checkpoint: {top_path} is missing")
     raw = read_json(top_path)
-    from workers.runtime.flat_hf import FLAT_TYPES, read_flat
-
     if raw.get("model_type") in FLAT_TYPES:
         return read_flat(root, raw, top_path)
     config = parse_top_config(raw, top_path)

@@ -23,10 +23,11 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen2Config, Qwen2
 from transformers import SiglipVisionConfig, SiglipVisionModel
 
 from core.errors import InvalidInput, ModelLayoutError
+from workers.runtime.checkpoint import Checkpoint
 from workers.runtime.counts import image_tokens
 from workers.runtime.encoding import MediaSettings
 from workers.runtime.flat_hf import load_strict, split_state
-from workers.runtime.layout import Checkpoint, read_checkpoint
+from workers.runtime.layout import read_checkpoint
 from workers.runtime.media import IMAGE, VIDEO, add_media_tokens
 from workers.runtime.model import VilaModel
 from workers.runtime.projectors import Projector, build_projector

@@ -1,10 +1,10 @@
 """Tiny checkpoints in the flat NVILA ``-hf`` layout (``--like nvila-8b-hf``, ``nvila-lite-2b-hf``, ...).
 
-Built from the tiny ``llava_llama`` checkpoint of the same release, then flattened the way the
-``-hf`` repos store it (see ``flat_hf``): one ``config.json`` with ``text_config``/``vision_config``
-and the media token ids, one ``model.safetensors`` keyed ``llm.*``, ``vision_tower.vision_model.*``,
-``mm_projector.layers.N.*``, and the tokenizer (media tokens included, the LLM's vocabulary grown to
-match) and ``preprocessor_config.json`` in the root.
+Built from the tiny ``llava_llama`` checkpoint of the same release (``families``), then flattened
+the way the ``-hf`` repos store it (see ``workers.runtime.flat_hf``): one ``config.json`` with
+``text_config``/``vision_config`` and the media token ids, one ``model.safetensors`` keyed ``llm.*``,
+``vision_tower.vision_model.*``, ``mm_projector.layers.N.*``, and the tokenizer (media tokens included,
+the LLM's vocabulary grown to match) and ``preprocessor_config.json`` in the root.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from safetensors.torch import save
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from workers.runtime.media import add_media_tokens
+from workers.runtime.tiny.families import LIKES, write_like
 from workers.runtime.weights import read_state
 
 FLAT_LIKES = {
@@ -27,13 +28,13 @@ FLAT_LIKES = {
 }
 
 
-def make_flat(out: Path, name: str, seed: int) -> Path:
-    """Write the flat tiny ``name`` (a key of ``FLAT_LIKES``) into the empty directory ``out``."""
-    from workers.runtime.tiny_families import make_like
-
+def write_flat(out: Path, name: str, seed: int) -> Path:
+    """Write the flat tiny ``name`` (a key of ``FLAT_LIKES``) into the empty directory ``out``; returns ``out``."""
     base, model_type, architecture = FLAT_LIKES[name]
     with tempfile.TemporaryDirectory(prefix="flat-") as scratch:
-        src = make_like(Path(scratch) / "src", base, seed=seed)
+        src = Path(scratch) / "src"
+        src.mkdir()
+        write_like(src, LIKES[base], seed)
         llm = AutoModelForCausalLM.from_pretrained(src / "llm", local_files_only=True)
         tokenizer = AutoTokenizer.from_pretrained(src / "llm", local_files_only=True)
         media = add_media_tokens(tokenizer, llm)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import sentencepiece as spm
 
-from workers.runtime.tiny_tokenizer import MAX_LENGTH
-from workers.runtime.tiny_vocab import CAPITALIZED, WORDS
+from workers.runtime.tiny.tokenizer import MAX_LENGTH
+from workers.runtime.tiny.vocab import CAPITALIZED, WORDS
 
 VOCAB_SIZE = 1500
 SPECIALS = {"unk": "<unk>", "bos": "<s>", "eos": "</s>", "pad": "<unk>"}
@@ -28,17 +28,22 @@ def _training_text() -> list[str]:
     return lines * 4
 
 
+def train_model() -> bytes:
+    """Train the SentencePiece model on the fixed text and return it serialized (deterministic: one thread)."""
+    buffer = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(_training_text()), model_writer=buffer, vocab_size=VOCAB_SIZE, model_type="bpe",
+        byte_fallback=True, unk_id=0, bos_id=1, eos_id=2, pad_id=-1, num_threads=1, hard_vocab_limit=False,
+        normalization_rule_name="identity", add_dummy_prefix=True, remove_extra_whitespaces=False,
+        split_digits=True, character_coverage=1.0, minloglevel=2,
+    )
+    return buffer.getvalue()
+
+
 def model_bytes() -> bytes:
-    """The serialized SentencePiece model (trained once per process; deterministic)."""
+    """The serialized SentencePiece model (``train_model``, trained once per process)."""
     if "model" not in _CACHE:
-        buffer = io.BytesIO()
-        spm.SentencePieceTrainer.train(
-            sentence_iterator=iter(_training_text()), model_writer=buffer, vocab_size=VOCAB_SIZE, model_type="bpe",
-            byte_fallback=True, unk_id=0, bos_id=1, eos_id=2, pad_id=-1, num_threads=1, hard_vocab_limit=False,
-            normalization_rule_name="identity", add_dummy_prefix=True, remove_extra_whitespaces=False,
-            split_digits=True, character_coverage=1.0, minloglevel=2,
-        )
-        _CACHE["model"] = buffer.getvalue()
+        _CACHE["model"] = train_model()
     return _CACHE["model"]
 
 
@@ -63,7 +68,7 @@ def spm_special_ids() -> dict[str, int | None]:
 
 
 def spm_word_ids() -> list[int]:
-    """Ids of "▁<word>" pieces and , . ! ? - what the tiny model may emit (see ``tiny_tokenizer.word_token_ids``)."""
+    """Ids of "▁<word>" pieces and , . ! ? - what the tiny model may emit (see ``tokenizer.word_token_ids``)."""
     processor = spm.SentencePieceProcessor(model_proto=model_bytes())
     wanted = ["\u2581" + word for word in WORDS if word.isalnum()] + list(",.!?")
     ids = [processor.piece_to_id(piece) for piece in wanted]

@@ -1,7 +1,7 @@
 """Byte-level BPE tokenizer for the tiny checkpoint, saved in the HF fast-tokenizer format.
 
 The vocabulary is built by hand, deterministically: the 256 byte-level symbols
-plus the merges that make every word of ``tiny_vocab.WORDS`` (after a space,
+plus the merges that make every word of ``vocab.WORDS`` (after a space,
 and bare) one token. The pipeline
 (NFC, Qwen2 split regex, byte-level) is the one HF's ``Qwen2Tokenizer`` rebuilds,
 so ``AutoTokenizer`` gives the same ids whichever class it picks. Any text
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
-from workers.runtime.tiny_vocab import CAPITALIZED, WORDS
+from workers.runtime.tiny.vocab import CAPITALIZED, WORDS
 
 # The split regex of Qwen2's tokenizer (also what transformers' Qwen2Tokenizer installs).
 SPLIT_REGEX = (

@@ -10,7 +10,7 @@ release has 32 x 32 (so 3x3 merging pads 8 -> 9), S2 scales as multiples of the
 tile (``"56,112"`` for ``"384,768"``, ``"32,64,96"`` for ``"448,896,1344"``).
 The ``-hf-preview`` variants add ``model_type: vila`` with its remote-code fields
 (the remote code files themselves are not written; the runtime does not run them);
-the flat ``-hf`` variants are written by ``tiny_flat``.
+the flat ``-hf`` variants are written by ``flat``.
 """
 from __future__ import annotations
 
@@ -21,11 +21,17 @@ from typing import Any
 
 import torch
 
-from core.errors import InvalidInput
 from workers.runtime.intern_vit import InternVisionModel, InternVitConfig
-from workers.runtime.projectors import build_projector
-from workers.runtime.tiny import LLM_WIDTH, VISION_WIDTH, _fill, _llm, _save, _vision, prepare_out
-from workers.runtime.tiny_tokenizer import MAX_LENGTH
+from workers.runtime.tiny.parts import (
+    LLM_WIDTH,
+    VISION_WIDTH,
+    fill_weights,
+    save_component,
+    write_llm,
+    write_projector,
+    write_siglip,
+)
+from workers.runtime.tiny.tokenizer import MAX_LENGTH
 
 ENCODER_BASIC = '{"_target_": "llava.model.encoders.BasicVideoEncoder"}'
 IMAGE_BASIC = '{"_target_": "llava.model.encoders.BasicImageEncoder"}'
@@ -36,7 +42,7 @@ class Like:
     """One released checkpoint's shape. ``top`` holds its family-specific top-level fields."""
 
     released: str  # the model hub name
-    tokenizer: str  # tiny_tokenizer style, or "llama-spm" (tiny_spm: a SentencePiece tokenizer.model)
+    tokenizer: str  # tokenizer.STYLES style, or parts.SPM_STYLE (spm: a SentencePiece tokenizer.model)
     arch: str  # "llama" | "qwen2"
     tower: str  # "siglip" | "siglip-head" | "intern_vit"
     image_size: int
@@ -89,15 +95,6 @@ LIKES: dict[str, Like] = {
 HF_SUFFIX = "-hf-preview"
 
 
-def like_names() -> list[str]:
-    """Every accepted ``--like`` name (the -hf-preview and flat -hf variants included)."""
-    from workers.runtime.tiny_flat import FLAT_LIKES
-
-    names = list(LIKES)
-    names += [n + HF_SUFFIX for n, like in LIKES.items() if like.hf_preview is not None]
-    return names + list(FLAT_LIKES)
-
-
 def _intern_vit(folder: Path, like: Like, generator: torch.Generator) -> dict[str, Any]:
     config = {
         "architectures": ["InternVisionModel"], "model_type": "intern_vit_6b", "hidden_size": VISION_WIDTH,
@@ -108,7 +105,7 @@ def _intern_vit(folder: Path, like: Like, generator: torch.Generator) -> dict[st
         "attention_dropout": 0.0, "use_flash_attn": False,
     }
     model = InternVisionModel(InternVitConfig.from_dict(config, folder / "config.json"))
-    _save(folder, _fill(model, generator), config)
+    save_component(folder, fill_weights(model, generator), config)
     preprocessor = {"crop_size": like.image_size, "do_center_crop": True, "do_normalize": True, "do_resize": True,
                     "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225], "resample": 3,
                     "size": like.image_size, "image_processor_type": "CLIPImageProcessor"}
@@ -116,30 +113,21 @@ def _intern_vit(folder: Path, like: Like, generator: torch.Generator) -> dict[st
     return config
 
 
-def make_like(out: str | Path, name: str, *, seed: int = 0, overwrite: bool = False) -> Path:
-    """Write the tiny checkpoint shaped like ``name`` (see ``like_names``); InvalidInput for an unknown name."""
-    from workers.runtime.tiny_flat import FLAT_LIKES, make_flat
+def write_like(out: Path, like: Like, seed: int, *, hf_preview: bool = False) -> Path:
+    """Write the tiny checkpoint shaped like ``like`` into the empty directory ``out``; returns ``out``.
 
-    base = name.lower().removesuffix(HF_SUFFIX)
-    like = LIKES.get(base)
-    if name.lower() in FLAT_LIKES:
-        return make_flat(prepare_out(out, overwrite), name.lower(), seed)
-    if like is None or (name.lower().endswith(HF_SUFFIX) and like.hf_preview is None):
-        raise InvalidInput(f"unknown family {name!r} for --like; choose one of {', '.join(like_names())}")
-    out = prepare_out(out, overwrite)
+    ``hf_preview``: the ``-hf-preview`` variant (``like.hf_preview`` must not be None).
+    """
     generator = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]):  # HF init draws from the global RNG; keep callers' state.
         if like.tower == "intern_vit":
             vision_cfg = _intern_vit(out / "vision_tower", like, generator)
         else:
-            vision_cfg = _vision(out / "vision_tower", generator, like.image_size, like.patch_size,
-                                 use_head=like.tower == "siglip-head")
-        llm_cfg = _llm(out / "llm", like.tokenizer, generator, arch=like.arch)
+            vision_cfg = write_siglip(out / "vision_tower", generator, like.image_size, like.patch_size,
+                                      use_head=like.tower == "siglip-head")
+        llm_cfg = write_llm(out / "llm", like.tokenizer, generator, arch=like.arch)
         mm_hidden = VISION_WIDTH * like.scales
-        proj = build_projector(like.projector, mm_hidden, LLM_WIDTH)
-        proj_cfg = {"architectures": ["MultimodalProjector"], "mm_projector_type": like.projector,
-                    "model_type": "v2l_projector"}
-        _save(out / "mm_projector", _fill(proj, generator), proj_cfg)
+        proj_cfg = write_projector(out / "mm_projector", like.projector, mm_hidden, generator)
     top: dict[str, Any] = {
         "architectures": ["LlavaLlamaModel"], "model_type": "llava_llama",
         "llm_cfg": llm_cfg, "vision_tower_cfg": vision_cfg, "mm_projector_cfg": proj_cfg,
@@ -148,7 +136,7 @@ def make_like(out: str | Path, name: str, *, seed: int = 0, overwrite: bool = Fa
         "tokenizer_model_max_length": MAX_LENGTH, "_name_or_path": like.released,
         **like.top,
     }
-    if name.lower().endswith(HF_SUFFIX):
+    if hf_preview:
         top.update({
             "architectures": ["VILAForCausalLM"], "model_type": "vila", "version": "2.0",
             "chat_template": like.hf_preview or None,
