@@ -40,25 +40,9 @@ def check_kafka(bootstrap: str, group: str = "", timeout: float = 3.0) -> str:
     For a consumer without a port (the dispatcher) a Stable group with members means it has joined and
     consumes; "NO_MEMBERS" otherwise. "UNREACHABLE" when the broker does not answer in ``timeout`` s.
     """
-    from kafka import KafkaAdminClient
-    from kafka.errors import KafkaError
+    from core.transport.kafka_probe import group_state  # imported here: only the Kafka check needs it
 
-    timeout_ms = int(timeout * 1000)
-    try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms,
-                                 bootstrap_timeout_ms=timeout_ms, client_id="vila-healthcheck")
-    except KafkaError:
-        return UNREACHABLE
-    try:
-        if not group:
-            admin.list_topics()
-            return "OK"
-        info = admin.describe_groups([group]).get(group, {})
-    except KafkaError:
-        return UNREACHABLE if not group else "NO_MEMBERS"  # an unknown group has no coordinator yet
-    finally:
-        admin.close()
-    return "OK" if info.get("group_state") == "Stable" and info.get("members") else "NO_MEMBERS"
+    return group_state(bootstrap, group, timeout, client_id="vila-healthcheck")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -181,12 +181,6 @@ class KafkaBroker(ManagedProcess):
 
 def admin_ready(bootstrap: str, timeout_ms: int = 3000) -> bool:
     """True when a Kafka admin client at ``bootstrap`` can list topics (the broker serves metadata)."""
-    from kafka import KafkaAdminClient  # imported here: only probes need it
+    from core.transport.kafka_probe import OK, group_state  # imported here: only probes need it
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms,
-                             bootstrap_timeout_ms=timeout_ms, client_id="vila-cluster-probe")
-    try:
-        admin.list_topics()
-        return True
-    finally:
-        admin.close()
+    return group_state(bootstrap, timeout_s=timeout_ms / 1000, client_id="vila-cluster-probe") == OK
