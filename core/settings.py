@@ -12,6 +12,9 @@ optional numbers ``int | None`` and ``float | None``, where None means "not set"
 empty value) on the command line and in the environment. A value that does not parse raises ``InvalidInput``
 naming the variable or flag.
 
+The one setting shared by every part of the project, the cache folder (``$VILA_STREAM_HOME``), is read here
+too (``cache_root``), so that no other module reads the environment.
+
     @dataclass(frozen=True)
     class WorkerSettings:
         port: int = field(default=50051, metadata=setting("gRPC port"))
@@ -27,6 +30,7 @@ import dataclasses
 import os
 import types
 import typing
+from pathlib import Path
 from typing import Any, Mapping, TypeVar
 
 from core.errors import InvalidInput
@@ -35,6 +39,7 @@ T = TypeVar("T")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 _UNSET = {"", "0"}  # how an optional number (``int | None``, ``float | None``) is left unset in text
+HOME_ENV = "VILA_STREAM_HOME"
 
 
 def setting(help: str, *, env: str | None = None) -> dict[str, Any]:
@@ -115,3 +120,10 @@ def from_args(cls: type[T], args: argparse.Namespace | None, prefix: str,
         values[field.name] = _parse(kind, raw, source) if isinstance(raw, str) else raw
     return cls(**values)  # type: ignore[call-arg]
 
+
+def cache_root(environ: Mapping[str, str] | None = None) -> Path:
+    """The project's cache folder (embedded model fallback, engines, Kafka's jars, the local cluster):
+    ``$VILA_STREAM_HOME`` (``environ``, default ``os.environ``) or ``~/.cache/vila-stream``."""
+    environ = os.environ if environ is None else environ
+    home = environ.get(HOME_ENV)
+    return Path(home).expanduser() if home else Path.home() / ".cache" / "vila-stream"

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
 from core.errors import InvalidInput
-from core.settings import add_arguments, env_names, from_args, setting
+from core.settings import add_arguments, cache_root, env_names, from_args, setting
 
 
 @dataclass(frozen=True)
@@ -66,3 +67,8 @@ def test_an_optional_number_is_left_unset_by_zero_or_empty(argv, environ, expect
     with pytest.raises(InvalidInput, match="VILA_DEMO_COUNT: cannot read '2.5' as int"):
         from_args(Unset, None, "VILA_DEMO_", {"VILA_DEMO_COUNT": "2.5"})
 
+
+def test_the_cache_root_is_vila_stream_home_or_the_user_cache(tmp_path):
+    assert cache_root({"VILA_STREAM_HOME": str(tmp_path)}) == tmp_path
+    assert cache_root({"VILA_STREAM_HOME": "~/elsewhere"}) == Path.home() / "elsewhere"
+    assert cache_root({}) == cache_root({"VILA_STREAM_HOME": ""}) == Path.home() / ".cache" / "vila-stream"
