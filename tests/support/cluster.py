@@ -20,7 +20,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import grpc
 import pytest
@@ -30,6 +30,7 @@ from vila.v1 import summaries_pb2, summaries_pb2_grpc
 from services.cluster import ManagedProcess, free_port
 from core.errors import UndecodableRecord
 from core.transport import kafka as kt
+from tests.support.wait import wait_until
 
 __all__ = ["Cluster", "Service", "cluster", "read_topic"]
 
@@ -89,18 +90,6 @@ def read_topic(bootstrap: str, topic: str, *, key: str | None = None, timeout_s:
         return [r for r in records if wanted is None or r.key == wanted]
     finally:
         consumer.close()
-
-
-def wait_until(what: str, check: Callable[[], object], timeout_s: float, every_s: float = 0.5):
-    """``check()``'s first truthy value; AssertionError naming ``what`` (and the last value) on timeout."""
-    deadline = time.monotonic() + timeout_s
-    value = None
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(every_s)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what} (last: {value!r})")
 
 
 class Cluster:
