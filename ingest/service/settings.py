@@ -4,7 +4,8 @@ Streams come from three places, all merged: ``--config FILE`` (a TOML streams fi
 ``ingest.service.streams``), ``--streams ID=SOURCE,...`` (env ``VILA_INGEST_STREAMS``, handy in
 docker-compose) and repeated ``--source SOURCE --stream-id ID`` pairs on the command line. The
 windowing fields below are the defaults of every stream; a streams file may override them per stream.
-Zero means "not set" for ``stride_seconds``, ``fps``, ``max_seconds`` and ``frames_per_window``.
+Their defaults are ``IngestConfig``'s (declared there, once). ``stride_seconds``, ``fps``, ``max_seconds`` and
+``frames_per_window`` may be None ("not set", as in ``IngestConfig``); flags and variables spell that ``0``.
 """
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ from core.errors import InvalidInput
 from core.settings import add_arguments, from_args, setting
 
 PREFIX = "VILA_INGEST_"
+_DEFAULTS = IngestConfig()
+# The fields shared with IngestConfig; backoff_max_s is passed on apart (see ingest_config).
+WINDOWING = ("window_seconds", "stride_seconds", "frames_per_window", "fps", "max_side", "jpeg_quality",
+             "max_seconds", "open_timeout_s", "read_timeout_s", "max_open_attempts")
 
 
 @dataclass(frozen=True)
@@ -30,17 +35,23 @@ class IngestSettings:
         "windows buffered per stream between the decoder and Kafka, 1..1024 (live: oldest dropped when full)"))
     file_backpressure: bool = field(default=True, metadata=setting(
         "files wait for Kafka when their queue is full instead of dropping (live sources always drop)"))
-    window_seconds: float = field(default=8.0, metadata=setting("window length, seconds"))
-    stride_seconds: float = field(default=0.0, metadata=setting("seconds between window starts (0 = window length)"))
-    frames_per_window: int = field(default=8, metadata=setting("frames sampled per window (0 = use fps only)"))
-    fps: float = field(default=0.0, metadata=setting("sampling rate, frames per second (0 = off)"))
-    max_side: int = field(default=448, metadata=setting("largest frame side after resizing, pixels"))
-    jpeg_quality: int = field(default=85, metadata=setting("JPEG quality of frames, 1..100"))
-    max_seconds: float = field(default=0.0, metadata=setting("stop each stream after S seconds (0 = never)"))
-    open_timeout_s: float = field(default=5.0, metadata=setting("network sources: open timeout, seconds"))
-    read_timeout_s: float = field(default=5.0, metadata=setting("network sources: no data this long = stalled"))
-    max_open_attempts: int = field(default=5, metadata=setting("a source never opened fails after N attempts"))
-    backoff_max_s: float = field(default=10.0, metadata=setting("largest reconnect delay, seconds"))
+    window_seconds: float = field(default=_DEFAULTS.window_seconds, metadata=setting("window length, seconds"))
+    stride_seconds: float | None = field(default=_DEFAULTS.stride_seconds, metadata=setting(
+        "seconds between window starts (0 = window length)"))
+    frames_per_window: int | None = field(default=_DEFAULTS.frames_per_window, metadata=setting(
+        "frames sampled per window (0 = use fps only)"))
+    fps: float | None = field(default=_DEFAULTS.fps, metadata=setting("sampling rate, frames per second (0 = off)"))
+    max_side: int = field(default=_DEFAULTS.max_side, metadata=setting("largest frame side after resizing, pixels"))
+    jpeg_quality: int = field(default=_DEFAULTS.jpeg_quality, metadata=setting("JPEG quality of frames, 1..100"))
+    max_seconds: float | None = field(default=_DEFAULTS.max_seconds, metadata=setting(
+        "stop each stream after S seconds (0 = never)"))
+    open_timeout_s: float = field(default=_DEFAULTS.open_timeout_s, metadata=setting(
+        "network sources: open timeout, seconds"))
+    read_timeout_s: float = field(default=_DEFAULTS.read_timeout_s, metadata=setting(
+        "network sources: no data this long = stalled"))
+    max_open_attempts: int = field(default=_DEFAULTS.max_open_attempts, metadata=setting(
+        "a source never opened fails after N attempts"))
+    backoff_max_s: float = field(default=_DEFAULTS.backoff_max_s, metadata=setting("largest reconnect delay, seconds"))
     connect_timeout_s: float = field(default=10.0, metadata=setting(
         "how long to wait for Kafka at start before giving up, seconds"))
     send_timeout_s: float = field(default=30.0, metadata=setting("how long one window may wait for Kafka's ack"))
@@ -59,14 +70,9 @@ class IngestSettings:
 
     def ingest_config(self) -> IngestConfig:
         """The windowing defaults of every stream; InvalidInput naming the field."""
-        return IngestConfig(
-            window_seconds=self.window_seconds, stride_seconds=self.stride_seconds or None,
-            frames_per_window=self.frames_per_window or None, fps=self.fps or None, max_side=self.max_side,
-            jpeg_quality=self.jpeg_quality, max_seconds=self.max_seconds or None,
-            open_timeout_s=self.open_timeout_s, read_timeout_s=self.read_timeout_s,
-            max_open_attempts=self.max_open_attempts,
-            backoff_max_s=max(self.backoff_max_s, IngestConfig.backoff_initial_s),
-        )
+        # The first retry's delay is not a setting: a smaller backoff_max_s lifts to it instead of failing.
+        return IngestConfig(**{name: getattr(self, name) for name in WINDOWING},
+                            backoff_max_s=max(self.backoff_max_s, _DEFAULTS.backoff_initial_s))
 
     def stream_specs(self, sources: list[str] = (), stream_ids: list[str] = ()) -> list[StreamSpec]:
         """Every stream to ingest: the streams file, ``streams``, then the ``--source``/``--stream-id`` pairs."""

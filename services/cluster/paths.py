@@ -1,17 +1,14 @@
 """Where the local cluster keeps what it downloads and what it runs.
 
-The cache root is ``$VILA_STREAM_HOME`` or ``~/.cache/vila-stream`` (the same root as the embedded model and the
-Makefile): Kafka's jars in ``kafka-<version>/libs``, the local cluster's logs, pids and data in ``cluster/``.
+The cache root is ``core.settings.cache_root()``: ``$VILA_STREAM_HOME`` or ``~/.cache/vila-stream`` (the same
+root as the embedded model and the Makefile): Kafka's jars in ``kafka-<version>/libs``, the local cluster's logs,
+pids and data in ``cluster/``.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-
-def cache_root() -> Path:
-    env = os.environ.get("VILA_STREAM_HOME")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "vila-stream"
+from core.settings import cache_root
 
 
 def kafka_home(version: str) -> Path:

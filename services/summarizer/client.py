@@ -6,7 +6,6 @@ Failures become typed errors with one line for the user: an unreachable server i
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 
 import grpc
@@ -17,14 +16,7 @@ from core.errors import BrokerUnavailable, VilaError
 from core.transport.grpc_errors import from_rpc_error
 from core.types import Segment, StreamEvent, StreamState, Summary, TimelineEntry
 from services.summarizer.reader import StreamInfo
-
-ADDRESS_ENV = "VILA_SUMMARIZER_ADDRESS"
-DEFAULT_ADDRESS = "127.0.0.1:50061"
-
-
-def default_address() -> str:
-    """Where the local cluster's summarizer listens, unless ``VILA_SUMMARIZER_ADDRESS`` says otherwise."""
-    return os.environ.get(ADDRESS_ENV) or DEFAULT_ADDRESS
+from services.summarizer.settings import ADDRESS_ENV, client_address
 
 
 def _state_from_pb(value: int) -> StreamState | None:
@@ -34,10 +26,11 @@ def _state_from_pb(value: int) -> StreamState | None:
 
 
 class SummariesClient:
-    """Calls one summarizer at ``address`` (``host:port``); each call waits at most ``timeout_s``."""
+    """Calls one summarizer at ``address`` (``host:port``; default ``client_address()``: ``VILA_SUMMARIZER_ADDRESS``
+    or the local cluster's); each call waits at most ``timeout_s``."""
 
     def __init__(self, address: str | None = None, *, timeout_s: float = 10.0):
-        self.address = address or default_address()
+        self.address = address or client_address()
         self.timeout_s = timeout_s
         self.channel = grpc.insecure_channel(self.address, options=[
             ("grpc.max_receive_message_length", 64 * 1024 * 1024)])

@@ -1,12 +1,19 @@
-"""Settings of the summarizer: one field = one flag = one environment variable (``VILA_SUMMARIZER_*``)."""
+"""Settings of the summarizer: one field = one flag = one environment variable (``VILA_SUMMARIZER_*``).
+
+Its clients (the CLI's ``timeline``/``summary``/``streams``/``watch``) find it through ``client_address``:
+``VILA_SUMMARIZER_ADDRESS``, else where a summarizer with default settings listens.
+"""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from typing import Mapping
 
 from core.errors import InvalidInput
 from core.settings import setting
 
 PREFIX = "VILA_SUMMARIZER_"
+ADDRESS_ENV = "VILA_SUMMARIZER_ADDRESS"
 
 
 @dataclass(frozen=True)
@@ -46,3 +53,13 @@ class SummarizerSettings:
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+
+DEFAULT_ADDRESS = f"{SummarizerSettings.host}:{SummarizerSettings.port}"  # the local cluster's
+
+
+def client_address(environ: Mapping[str, str] | None = None) -> str:
+    """Where clients find the summarizer: ``VILA_SUMMARIZER_ADDRESS`` in ``environ`` (default ``os.environ``),
+    else ``DEFAULT_ADDRESS`` (an empty value counts as unset)."""
+    environ = os.environ if environ is None else environ
+    return environ.get(ADDRESS_ENV) or DEFAULT_ADDRESS

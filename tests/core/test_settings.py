@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
 from core.errors import InvalidInput
-from core.settings import add_arguments, env_names, from_args, setting
+from core.settings import add_arguments, cache_root, env_names, from_args, setting
 
 
 @dataclass(frozen=True)
@@ -45,3 +46,29 @@ def test_env_names_one_per_field():
 def test_unparseable_value_names_its_source(env, name):
     with pytest.raises(InvalidInput, match=name):
         parse([], env)
+
+
+@dataclass(frozen=True)
+class Unset:
+    limit: float | None = field(default=None, metadata=setting("limit (0 = none)"))
+    count: int | None = field(default=3, metadata=setting("count (0 = none)"))
+
+
+@pytest.mark.parametrize("argv, environ, expected", [
+    ([], {}, Unset()),
+    ([], {"VILA_DEMO_LIMIT": "2.5", "VILA_DEMO_COUNT": "0"}, Unset(limit=2.5, count=None)),
+    (["--limit", "0", "--count", "7"], {"VILA_DEMO_LIMIT": "2.5"}, Unset(limit=None, count=7)),
+    ([], {"VILA_DEMO_COUNT": " "}, Unset(count=None)),
+])
+def test_an_optional_number_is_left_unset_by_zero_or_empty(argv, environ, expected):
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, Unset, "VILA_DEMO_")
+    assert from_args(Unset, parser.parse_args(argv), "VILA_DEMO_", environ) == expected
+    with pytest.raises(InvalidInput, match="VILA_DEMO_COUNT: cannot read '2.5' as int"):
+        from_args(Unset, None, "VILA_DEMO_", {"VILA_DEMO_COUNT": "2.5"})
+
+
+def test_the_cache_root_is_vila_stream_home_or_the_user_cache(tmp_path):
+    assert cache_root({"VILA_STREAM_HOME": str(tmp_path)}) == tmp_path
+    assert cache_root({"VILA_STREAM_HOME": "~/elsewhere"}) == Path.home() / "elsewhere"
+    assert cache_root({}) == cache_root({"VILA_STREAM_HOME": ""}) == Path.home() / ".cache" / "vila-stream"

@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import grpc
 import pytest
@@ -31,6 +30,7 @@ from services.cluster import ManagedProcess, free_port
 from core.errors import UndecodableRecord
 from core.transport import kafka as kt
 from core.transport.topic_reader import read_topic
+from tests.support.wait import wait_until
 
 __all__ = ["Cluster", "Service", "cluster", "read_topic"]
 
@@ -69,16 +69,6 @@ class Service(ManagedProcess):
         return text[text.rfind("\n=== "):]
 
 
-def wait_until(what: str, check: Callable[[], object], timeout_s: float, every_s: float = 0.5):
-    """``check()``'s first truthy value; AssertionError naming ``what`` (and the last value) on timeout."""
-    deadline = time.monotonic() + timeout_s
-    value = None
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(every_s)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what} (last: {value!r})")
 
 
 class Cluster:

@@ -12,6 +12,8 @@ Two layers, so that the policy can be tested without sockets, threads or a clock
   one-thread executor), so the event loop keeps accepting requests while the model works; requests that
   arrive meanwhile form the next batch. A failing batch of several requests is re-run one by one, so one
   bad request cannot fail its batch-mates. A cancelled request (the client went away) leaves the queue.
+  Its time comes from a ``Clock`` (default ``LoopClock``, the event loop's), so that tests can move time
+  by hand instead of waiting for it.
 
 ``BatchStats`` counts model calls by size; the worker exposes it (``vila-batch-size`` trailing metadata,
 logs) so batching can be observed from outside.
@@ -25,7 +27,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from core.errors import Overloaded, Unavailable
 
@@ -135,17 +137,42 @@ class Batched(Generic[R]):
 RunFn = Callable[[Hashable, Sequence[Any]], Sequence[Any]]
 
 
+class Clock(Protocol):
+    """The batcher's time: ``now()`` in seconds, and ``wait(event, deadline)``, which returns once ``event`` is
+    set or ``now()`` has reached ``deadline`` (None: no deadline), whichever comes first."""
+
+    def now(self) -> float: ...
+
+    async def wait(self, event: asyncio.Event, deadline: float | None) -> None: ...
+
+
+class LoopClock:
+    """The running event loop's monotonic clock: the batcher's default."""
+
+    def now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    async def wait(self, event: asyncio.Event, deadline: float | None) -> None:
+        timeout = None if deadline is None else max(0.0, deadline - self.now())
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except TimeoutError:
+            pass
+
+
 class Batcher:
     """Runs ``run(key, items)`` for batches of submitted items (see the module docstring).
 
     ``run`` gets items that share ``key`` and must return one result per item, in order; it runs in
-    ``executor``. Start with ``start()`` inside the event loop; ``close()`` drains and stops.
+    ``executor``. Arrivals and waits are timed by ``clock`` (default: the event loop's). Start with
+    ``start()`` inside the event loop; ``close()`` drains and stops.
     """
 
     def __init__(self, run: RunFn, executor: Executor, *, max_batch_size: int, max_wait_s: float, max_queue: int,
-                 name: str = "batcher") -> None:
+                 name: str = "batcher", clock: Clock | None = None) -> None:
         self._run = run
         self._executor = executor
+        self._clock: Clock = clock or LoopClock()
         self.queue: BatchQueue[Any] = BatchQueue(max_batch_size=max_batch_size, max_wait_s=max_wait_s,
                                                  max_queue=max_queue)
         self.stats = BatchStats()
@@ -171,10 +198,9 @@ class Batcher:
         whatever ``run`` raised for this item otherwise."""
         if self._task is None or self._closing:
             raise Unavailable("the worker is shutting down" if self._closing else "the batcher is not started")
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future = loop.create_future()
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
         try:
-            pending = self.queue.add(key, item, loop.time(), token=future)
+            pending = self.queue.add(key, item, self._clock.now(), token=future)
         except Overloaded:
             self.stats.rejected += 1
             raise
@@ -195,21 +221,16 @@ class Batcher:
         self._task = None
 
     async def _dispatch(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             self._wakeup.clear()
-            batch = self.queue.take(loop.time(), flush=self._closing)
+            batch = self.queue.take(self._clock.now(), flush=self._closing)
             if batch is not None:
                 await self._run_batch(*batch)
                 continue
             if self._closing:
                 return
-            deadline = self.queue.next_deadline()
-            timeout = None if deadline is None else max(0.0, deadline - loop.time())
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), timeout)
-            except TimeoutError:
-                pass
+            # Until a request arrives (submit sets the event) or the oldest waiting one has waited long enough.
+            await self._clock.wait(self._wakeup, self.queue.next_deadline())
 
     async def _run_batch(self, key: Hashable, batch: list[Pending[Any]]) -> None:
         live = [p for p in batch if not p.token.done()]
@@ -230,7 +251,7 @@ class Batcher:
 
     async def _call(self, key: Hashable, batch: list[Pending[Any]]) -> None:
         loop = asyncio.get_running_loop()
-        began = time.perf_counter()
+        began = time.perf_counter()  # model time is measured, not scheduled: wall time, whatever the clock
         results = await loop.run_in_executor(self._executor, self._run, key, [p.item for p in batch])
         run_ms = (time.perf_counter() - began) * 1000.0
         if len(results) != len(batch):

@@ -5,7 +5,8 @@ inside the package (``workers/models/tiny-synthetic-v1``, trained by
 ``vila-stream train --recipe tiny-synthetic``; see docs/training.md). Where it
 is absent (a checkout without it), the default falls back to the tiny random
 checkpoint built with seed 0 into ``<home>/models/tiny-random-v1`` (home: the
-``home`` argument, else ``$VILA_STREAM_HOME``, else ``~/.cache/vila-stream``).
+``home`` argument, else ``core.settings.cache_root()``: ``$VILA_STREAM_HOME``, else
+``~/.cache/vila-stream``).
 That one is built on first use into a temporary sibling directory and renamed
 into place, so a concurrent or interrupted build never leaves a half-written model.
 """
@@ -16,6 +17,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from core.settings import cache_root
 from workers.runtime.tiny import make_tiny
 
 SHIPPED_NAME = "tiny-synthetic-v1"
@@ -25,10 +27,7 @@ DEFAULT_NAME = "tiny-random-v1"  # the random fallback's directory name
 
 def model_home(home: str | Path | None = None) -> Path:
     """The cache root (see the module docstring)."""
-    if home is not None:
-        return Path(home).expanduser()
-    env = os.environ.get("VILA_STREAM_HOME")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "vila-stream"
+    return Path(home).expanduser() if home is not None else cache_root()
 
 
 def default_model_path(home: str | Path | None = None) -> Path:

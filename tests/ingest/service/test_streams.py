@@ -5,7 +5,7 @@ import argparse
 
 import pytest
 
-from ingest.service.settings import IngestSettings, add_ingest_arguments, settings_from
+from ingest.service.settings import add_ingest_arguments, settings_from
 from core.errors import InvalidInput
 
 GOOD = """
@@ -77,9 +77,3 @@ def test_bad_stream_options(argv, message):
     with pytest.raises(InvalidInput, match=message):
         specs(argv)
 
-
-def test_zero_means_unset_for_optional_windowing():
-    config = IngestSettings(stride_seconds=0, fps=0, max_seconds=0, frames_per_window=8).ingest_config()
-    assert (config.stride_seconds, config.fps, config.max_seconds) == (None, None, None)
-    with pytest.raises(InvalidInput, match="fps and frames_per_window are both None"):
-        IngestSettings(frames_per_window=0, fps=0)

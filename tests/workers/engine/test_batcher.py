@@ -1,4 +1,5 @@
-"""The batching policy (``BatchQueue``, no clock of its own) and the asyncio ``Batcher``, without sockets."""
+"""The batching policy (``BatchQueue``, no clock of its own) and the asyncio ``Batcher`` on a hand-moved clock
+(``ManualClock``), without sockets."""
 from __future__ import annotations
 
 import asyncio
@@ -8,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from core.errors import InvalidRequest, Overloaded, Unavailable
+from tests.support.clock import ManualClock
+from tests.support.wait import until
 from workers.engine.batcher import Batcher, BatchQueue
 
 
@@ -84,8 +87,10 @@ class Recorder:
     def __init__(self, gate: threading.Event | None = None) -> None:
         self.calls: list[tuple[str, list[int]]] = []
         self.gate = gate
+        self.started = 0  # calls that have begun (a gated one is in the model, not yet in calls)
 
     def __call__(self, key, values):
+        self.started += 1
         if self.gate is not None:
             self.gate.wait(10)
         self.calls.append((key, list(values)))
@@ -94,9 +99,10 @@ class Recorder:
         return [2 * v for v in values]
 
 
-async def _with_batcher(run, body, **limits):
+async def _with_batcher(run, body, clock=None, **limits):
     executor = ThreadPoolExecutor(max_workers=1)
-    batcher = Batcher(run, executor, **{"max_batch_size": 4, "max_wait_s": 0.2, "max_queue": 16, **limits})
+    batcher = Batcher(run, executor, **{"max_batch_size": 4, "max_wait_s": 0.25, "max_queue": 16, **limits},
+                      clock=clock)
     batcher.start()
     try:
         return await body(batcher)
@@ -105,25 +111,66 @@ async def _with_batcher(run, body, **limits):
         executor.shutdown()
 
 
-def test_concurrent_submissions_share_one_call_and_results_stay_in_order():
-    run = Recorder()
+def test_concurrent_submissions_share_one_call_and_a_partial_batch_waits_for_the_clock():
+    run, clock = Recorder(), ManualClock()
 
     async def body(batcher):
-        return await asyncio.gather(*(batcher.submit("double", v) for v in range(6)))
+        calls = asyncio.gather(*(batcher.submit("double", v) for v in range(6)))
+        await until("the full batch to run and the rest to wait", lambda: run.calls and clock.deadlines == [0.25])
+        assert run.calls == [("double", [0, 1, 2, 3])] and len(batcher.queue) == 2
+        clock.advance(0.125)  # not yet
+        assert clock.deadlines == [0.25] and len(batcher.queue) == 2
+        clock.advance(0.125)
+        return await asyncio.wait_for(calls, 10)
 
-    results = asyncio.run(_with_batcher(run, body))
+    results = asyncio.run(_with_batcher(run, body, clock))
     assert [r.value for r in results] == [0, 2, 4, 6, 8, 10]
     assert run.calls == [("double", [0, 1, 2, 3]), ("double", [4, 5])]
     assert [r.batch_size for r in results] == [4, 4, 4, 4, 2, 2]
 
 
-def test_one_bad_request_does_not_fail_its_batch_mates():
+def test_a_batch_goes_when_its_oldest_request_has_waited_max_wait():
+    run, clock = Recorder(), ManualClock()
+
+    async def body(batcher):
+        first = asyncio.ensure_future(batcher.submit("k", 1))
+        await until("the batcher to wait for the first request", lambda: clock.deadlines == [0.25])
+        clock.advance(0.125)
+        second = asyncio.ensure_future(batcher.submit("k", 2))
+        await until("the second request to queue", lambda: len(batcher.queue) == 2)
+        assert clock.deadlines == [0.25] and run.calls == []  # the oldest request's deadline, not the newest's
+        clock.advance(0.125)
+        both = await asyncio.wait_for(asyncio.gather(first, second), 10)
+        third = asyncio.ensure_future(batcher.submit("k", 3))  # arrives at 0.25: waits until 0.5
+        await until("the batcher to wait for the third request", lambda: clock.deadlines == [0.5])
+        clock.advance(0.25)
+        return [*both, await asyncio.wait_for(third, 10)]
+
+    results = asyncio.run(_with_batcher(run, body, clock))
+    assert [(r.value, r.batch_size) for r in results] == [(2, 2), (4, 2), (6, 1)]
+    assert run.calls == [("k", [1, 2]), ("k", [3])]
+
+
+def test_the_default_clock_is_the_event_loops():
     run = Recorder()
 
     async def body(batcher):
-        return await asyncio.gather(*(batcher.submit("double", v) for v in (1, -1, 3)), return_exceptions=True)
+        return await asyncio.wait_for(batcher.submit("k", 5), 10)  # alone: goes once max_wait_s has passed
 
-    one, bad, three = asyncio.run(_with_batcher(run, body))
+    result = asyncio.run(_with_batcher(run, body, max_wait_s=0.05))
+    assert (result.value, result.batch_size, run.calls) == (10, 1, [("k", [5])])
+
+
+def test_one_bad_request_does_not_fail_its_batch_mates():
+    run, clock = Recorder(), ManualClock()
+
+    async def body(batcher):
+        calls = asyncio.gather(*(batcher.submit("double", v) for v in (1, -1, 3)), return_exceptions=True)
+        await until("the three to queue", lambda: len(batcher.queue) == 3 and clock.deadlines == [0.25])
+        clock.advance(0.25)
+        return await asyncio.wait_for(calls, 10)
+
+    one, bad, three = asyncio.run(_with_batcher(run, body, clock))
     assert (one.value, three.value) == (2, 6) and isinstance(bad, InvalidRequest)
     assert run.calls[0] == ("double", [1, -1, 3])  # tried together first, then one by one
     assert ("double", [1]) in run.calls and ("double", [3]) in run.calls
@@ -136,17 +183,16 @@ def test_full_queue_is_refused_while_the_model_is_busy_and_counted():
 
     async def body(batcher):
         busy = asyncio.ensure_future(batcher.submit("k", 1))  # taken at once (wait 0), blocks in the model
-        while not run.calls and len(batcher.queue):
-            await asyncio.sleep(0.01)
-        await asyncio.sleep(0.05)
+        await until("the first request to reach the model", lambda: run.started == 1)
         queued = [asyncio.ensure_future(batcher.submit("k", v)) for v in (2, 3)]
-        await asyncio.sleep(0.05)
+        await until("two requests waiting", lambda: len(batcher.queue) == 2)
         with pytest.raises(Overloaded):
             await batcher.submit("k", 4)
         gate.set()
-        return await asyncio.gather(busy, *queued), batcher.stats.snapshot()
+        return await asyncio.wait_for(asyncio.gather(busy, *queued), 10), batcher.stats.snapshot()
 
-    results, stats = asyncio.run(_with_batcher(run, body, max_batch_size=2, max_wait_s=0.0, max_queue=2))
+    results, stats = asyncio.run(_with_batcher(run, body, ManualClock(), max_batch_size=2, max_wait_s=0.0,
+                                               max_queue=2))
     assert [r.value for r in results] == [2, 4, 6]
     assert stats["rejected"] == 1 and stats["requests"] == 3
 
@@ -156,13 +202,12 @@ def test_a_cancelled_request_leaves_the_queue():
 
     async def body(batcher):
         waiting = asyncio.ensure_future(batcher.submit("k", 1))
-        await asyncio.sleep(0.02)
-        assert len(batcher.queue) == 1
+        await until("the request to queue", lambda: len(batcher.queue) == 1)
         waiting.cancel()
-        await asyncio.sleep(0.02)
-        return len(batcher.queue)
+        await until("the cancelled request to leave the queue", lambda: len(batcher.queue) == 0)
+        return waiting.cancelled()
 
-    assert asyncio.run(_with_batcher(run, body, max_wait_s=5.0)) == 0
+    assert asyncio.run(_with_batcher(run, body, ManualClock(), max_wait_s=5.0))
     assert run.calls == []
 
 
@@ -171,10 +216,10 @@ def test_close_answers_what_is_queued_then_refuses():
 
     async def body(batcher):
         pending = [asyncio.ensure_future(batcher.submit("k", v)) for v in (1, 2)]
-        await asyncio.sleep(0.01)
-        await batcher.close()  # long wait configured: close must not wait for it
+        await until("both requests to queue", lambda: len(batcher.queue) == 2)
+        await batcher.close()  # the clock never moves: close must not wait for max_wait_s
         with pytest.raises(Unavailable, match="shutting down"):
             await batcher.submit("k", 3)
         return [p.result().value for p in pending]
 
-    assert asyncio.run(_with_batcher(run, body, max_wait_s=60.0)) == [2, 4]
+    assert asyncio.run(_with_batcher(run, body, ManualClock(), max_wait_s=60.0)) == [2, 4]
