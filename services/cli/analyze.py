@@ -62,9 +62,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=_positive(int), default=1, metavar="B",
                    help="windows per forward pass (default 1)")
     p.add_argument("--stream-id", help="name of the stream in the results (default: from SOURCE)")
-    p.add_argument("--json", type=Path, metavar="OUT", help="write the JSON result to OUT")
+    p.add_argument("--json", type=Path, metavar="OUT", help="write the JSON result to OUT (its folder must exist)")
     p.add_argument("--report", type=Path, metavar="OUT",
-                   help="write a report to OUT (.html: one self-contained page; else Markdown)")
+                   help="write a report to OUT (.html: one self-contained page; else Markdown); its folder must exist")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -92,7 +92,24 @@ def tier_from_args(args: argparse.Namespace) -> TierProfile:
     return tier
 
 
+def check_outputs(args: argparse.Namespace) -> None:
+    """``--json`` and ``--report`` (and a Markdown report's thumbnail folder) can be written: InvalidInput
+    (exit 2) naming the option and the path otherwise, before minutes of analysis are spent."""
+    from core.errors import InvalidInput
+    from services.analyze.report import thumbs_dir
+    from services.cli.outputs import check_output_file
+
+    if args.json:
+        check_output_file("--json", args.json)
+    if args.report:
+        check_output_file("--report", args.report)
+        thumbs = thumbs_dir(args.report)
+        if thumbs is not None and thumbs.exists() and not thumbs.is_dir():
+            raise InvalidInput(f"--report {args.report}: {thumbs} (the thumbnails' folder) is not a directory")
+
+
 def run(args: argparse.Namespace) -> int:
+    check_outputs(args)
     # Heavy imports here, so that `vila-stream --help` stays fast.
     import ingest
     from services.analyze import LocalPipeline, PipelineOptions
