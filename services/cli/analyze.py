@@ -31,6 +31,18 @@ def _positive(kind):
     return parse
 
 
+def _labels(text: str) -> list[str]:
+    """``--actions``: comma-separated labels, each stripped; an empty list or a blank label is a mistake
+    (a stray comma), named by its position, not something to skip silently."""
+    labels = [label.strip() for label in text.split(",")]
+    if not any(labels):
+        raise argparse.ArgumentTypeError("no label given (comma-separated labels, e.g. 'a car parking,a dog')")
+    blank = [n for n, label in enumerate(labels, 1) if not label]
+    if blank:
+        raise argparse.ArgumentTypeError(f"label {blank[0]} is blank in {text!r}")
+    return labels
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "analyze",
@@ -55,7 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="sampling rate in frames per second (default: N frames spread over each window)")
     p.add_argument("--max-seconds", type=_positive(float), metavar="S",
                    help="stop after S seconds of stream (live sources run until Ctrl-C otherwise)")
-    p.add_argument("--actions", metavar="LABELS",
+    p.add_argument("--actions", metavar="LABELS", type=_labels,
                    help="comma-separated candidate action labels (default: a built-in list)")
     p.add_argument("--summary", choices=("extractive", "model"), default="extractive",
                    help="summary written from the segments (default) or by the model")
@@ -133,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
         # Fails fast (missing file, not a video) before the model is loaded.
         info = ingest.probe(args.source, config)
         live, duration = info.live, info.duration
-    labels = [s.strip() for s in args.actions.split(",") if s.strip()] if args.actions else list(DEFAULT_ACTION_LABELS)
+    labels = args.actions or list(DEFAULT_ACTION_LABELS)
 
     from transformers.utils import logging as hf_logging
 
