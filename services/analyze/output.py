@@ -58,8 +58,10 @@ def outcome_json(outcome: AnalysisOutcome) -> dict[str, Any]:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Writes via a temporary file and a rename: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Writes via a temporary file and a rename: a reader never sees half a file.
+
+    The folder must exist (a missing one is the caller's mistake to report, not to create); OSError otherwise.
+    """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as f:

@@ -34,8 +34,17 @@ def _status(outcome: AnalysisOutcome) -> str:
     return "Complete."
 
 
+def thumbs_dir(path: Path) -> Path | None:
+    """The folder a report at ``path`` writes its thumbnails into (created beside it), None for HTML."""
+    return None if _is_html(path) else path.parent / f"{path.stem}_thumbs"
+
+
+def _is_html(path: Path) -> bool:
+    return path.suffix.lower() in (".html", ".htm")
+
+
 def write_markdown(outcome: AnalysisOutcome, path: Path) -> None:
-    thumbs = path.parent / f"{path.stem}_thumbs"
+    thumbs = thumbs_dir(path)
     by_id = {r.window_id: r for r in outcome.results}
     lines = [
         f"# vila-stream report: {outcome.source}",
@@ -58,6 +67,7 @@ def write_markdown(outcome: AnalysisOutcome, path: Path) -> None:
         jpeg = _thumbnail(seg, by_id)
         if jpeg:
             name = f"segment-{n:03d}.jpg"
+            thumbs.mkdir(exist_ok=True)
             write_atomic(thumbs / name, jpeg)
             lines += [f"![segment {n}]({thumbs.name}/{name})", ""]
         if seg.actions:
@@ -100,4 +110,4 @@ Duration: {format_clock(outcome.duration)} ({len(outcome.results)} windows,
 
 
 def write_report(outcome: AnalysisOutcome, path: Path) -> None:
-    (write_html if path.suffix.lower() in (".html", ".htm") else write_markdown)(outcome, path)
+    (write_html if _is_html(path) else write_markdown)(outcome, path)

@@ -31,6 +31,18 @@ def _positive(kind):
     return parse
 
 
+def _labels(text: str) -> list[str]:
+    """``--actions``: comma-separated labels, each stripped; an empty list or a blank label is a mistake
+    (a stray comma), named by its position, not something to skip silently."""
+    labels = [label.strip() for label in text.split(",")]
+    if not any(labels):
+        raise argparse.ArgumentTypeError("no label given (comma-separated labels, e.g. 'a car parking,a dog')")
+    blank = [n for n, label in enumerate(labels, 1) if not label]
+    if blank:
+        raise argparse.ArgumentTypeError(f"label {blank[0]} is blank in {text!r}")
+    return labels
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "analyze",
@@ -55,16 +67,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="sampling rate in frames per second (default: N frames spread over each window)")
     p.add_argument("--max-seconds", type=_positive(float), metavar="S",
                    help="stop after S seconds of stream (live sources run until Ctrl-C otherwise)")
-    p.add_argument("--actions", metavar="LABELS",
+    p.add_argument("--actions", metavar="LABELS", type=_labels,
                    help="comma-separated candidate action labels (default: a built-in list)")
     p.add_argument("--summary", choices=("extractive", "model"), default="extractive",
                    help="summary written from the segments (default) or by the model")
     p.add_argument("--batch-size", type=_positive(int), default=1, metavar="B",
                    help="windows per forward pass (default 1)")
     p.add_argument("--stream-id", help="name of the stream in the results (default: from SOURCE)")
-    p.add_argument("--json", type=Path, metavar="OUT", help="write the JSON result to OUT")
+    p.add_argument("--json", type=Path, metavar="OUT", help="write the JSON result to OUT (its folder must exist)")
     p.add_argument("--report", type=Path, metavar="OUT",
-                   help="write a report to OUT (.html: one self-contained page; else Markdown)")
+                   help="write a report to OUT (.html: one self-contained page; else Markdown); its folder must exist")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -92,7 +104,24 @@ def tier_from_args(args: argparse.Namespace) -> TierProfile:
     return tier
 
 
+def check_outputs(args: argparse.Namespace) -> None:
+    """``--json`` and ``--report`` (and a Markdown report's thumbnail folder) can be written: InvalidInput
+    (exit 2) naming the option and the path otherwise, before minutes of analysis are spent."""
+    from core.errors import InvalidInput
+    from services.analyze.report import thumbs_dir
+    from services.cli.outputs import check_output_file
+
+    if args.json:
+        check_output_file("--json", args.json)
+    if args.report:
+        check_output_file("--report", args.report)
+        thumbs = thumbs_dir(args.report)
+        if thumbs is not None and thumbs.exists() and not thumbs.is_dir():
+            raise InvalidInput(f"--report {args.report}: {thumbs} (the thumbnails' folder) is not a directory")
+
+
 def run(args: argparse.Namespace) -> int:
+    check_outputs(args)
     # Heavy imports here, so that `vila-stream --help` stays fast.
     import ingest
     from services.analyze import LocalPipeline, PipelineOptions
@@ -117,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
         # Fails fast (missing file, not a video) before the model is loaded.
         info = ingest.probe(args.source, config)
         live, duration = info.live, info.duration
-    labels = [s.strip() for s in args.actions.split(",") if s.strip()] if args.actions else list(DEFAULT_ACTION_LABELS)
+    labels = args.actions or list(DEFAULT_ACTION_LABELS)
 
     from transformers.utils import logging as hf_logging
 

@@ -63,6 +63,10 @@ def _run_dir_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def cluster_up(args: argparse.Namespace) -> int:
+    from services.cli.outputs import check_output_dir
+
+    if args.run_dir:  # the default one is created with its parents; a typed one must be in an existing folder
+        check_output_dir("--run-dir", args.run_dir)
     fields = {name: getattr(args, name) for name in ("kafka_port", "kafka_controller_port", "redis_port",
                                                       "edge_port", "cloud_port", "summarizer_port", "cloud", "model")}
     config = ClusterConfig(timeout_s=args.timeout, **fields,

@@ -39,8 +39,11 @@ def export(args: argparse.Namespace) -> int:
     from workers.export import build_tensorrt_engine, check_vision_onnx, export_vision_onnx, require_tensorrt
     from workers.export.onnx import image_size
     from workers.runtime import load_model
+    from services.cli.outputs import check_output_file
 
+    check_output_file("--onnx", args.onnx)
     if args.tensorrt is not None:
+        check_output_file("--tensorrt", args.tensorrt)
         require_tensorrt()
     model = load_model(args.path, device="cpu", dtype="float32")
     path = export_vision_onnx(model, args.onnx)

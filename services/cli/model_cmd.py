@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Writes a tiny random-weight checkpoint in the released VILA layout "
         "(config.json, llm/, vision_tower/, mm_projector/), deterministically from a seed.",
     )
-    tiny.add_argument("out", type=Path, metavar="OUT", help="output directory (must not exist or be empty)")
+    tiny.add_argument("out", type=Path, metavar="OUT", help="output directory (must not exist or be empty; its parent must exist)")
     tiny.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     tiny.add_argument("--like", metavar="FAMILY", default=None,
                       help="shape it like a released checkpoint: config fields, files and key names of e.g. "
@@ -38,8 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def make_tiny(args: argparse.Namespace) -> int:
+    from services.cli.outputs import check_output_dir
     from workers.runtime.tiny import make_tiny as build
 
+    check_output_dir("OUT", args.out)
     like = getattr(args, "like", None)
     path = build(args.out, seed=args.seed, like=like)
     shaped = f" shaped like {like}" if like else ""

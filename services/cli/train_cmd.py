@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Runs a training recipe (data, base checkpoint, the three VILA stages) into OUT; "
         "each stage is saved in the released layout. Run it again to resume.",
     )
-    train.add_argument("out", type=Path, metavar="OUT", help="output directory (created; resumed when it exists)")
+    train.add_argument("out", type=Path, metavar="OUT", help="output directory (created in an existing folder; resumed when it exists)")
     train.add_argument("--recipe", default="tiny-synthetic", help="recipe name (default tiny-synthetic)")
     train.add_argument("--ranks", type=int, default=2,
                        help="data-parallel training processes, each on its share of every batch (default 2; the "
@@ -48,7 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--model", type=Path, help="VILA checkpoint directory (default: the embedded default model)")
     ev.add_argument("--suite", default="synthetic", choices=SUITES, help="evaluation suite (default synthetic)")
     ev.add_argument("--clips", type=int, default=500, help="number of held-out clips (default 500)")
-    ev.add_argument("--out", type=Path, help="folder for report.json, report.md and confusion.png")
+    ev.add_argument("--out", type=Path,
+                    help="folder for report.json, report.md and confusion.png (created in an existing folder)")
     ev.add_argument("--tier", default="edge",
                     help="run the model as this tier runs it: device, dtype, quantisation, frames per window and "
                          "caption length (default edge, as analyze and the edge worker)")
@@ -59,6 +60,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from services.cli.outputs import check_output_dir
+
+    check_output_dir("OUT", args.out)
     if args.quiet:  # transformers' own loading bars too, here and in the ranks (they inherit the environment)
         os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
     import torch
@@ -96,7 +100,10 @@ def run_eval(args: argparse.Namespace) -> int:
     from services.cli.analyze import tier_from_args
     from workers.tiers import load_for_tier
     from workers.training.evaluate import evaluate, markdown, plot_confusion, suite_jobs
+    from services.cli.outputs import check_output_dir
 
+    if args.out:
+        check_output_dir("--out", args.out)
     if args.clips < 1:
         raise InvalidInput(f"--clips must be at least 1, got {args.clips}")
     torch.set_num_threads(max(1, args.threads))
@@ -116,7 +123,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if show:
         print(file=sys.stderr)
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
+        args.out.mkdir(exist_ok=True)
         (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
         (args.out / "report.md").write_text(markdown(report, model.info.model_id))
         plot_confusion(report, args.out / "confusion.png")

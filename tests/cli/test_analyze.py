@@ -133,3 +133,25 @@ def test_quantization_option_overrides_the_tier(cli, tmp_path):
     run = cli("analyze", clip, "--quantization", "none", "--window-seconds", "1")
     assert run.returncode == 0, run.stderr
     assert len(run.json["windows"]) == 1
+
+
+@pytest.mark.parametrize("value,says", [("", "no label given"), (",,", "no label given"), (" , ", "no label given"),
+                                        ("a dog,,a cat", "label 2 is blank"), ("a dog,", "label 2 is blank")])
+def test_actions_without_a_label_is_one_line(cli, tmp_path, value, says):
+    run = cli("analyze", tmp_path / "scene.mp4", "--actions", value, want_json=False)
+    assert run.returncode == 2, run.stderr
+    [line] = run.stderr.splitlines()
+    assert line.startswith(f"vila-stream analyze: error: argument --actions: {says}"), line
+    assert line.endswith("(see vila-stream analyze --help)"), line
+
+
+def test_the_embedded_default_model_says_what_it_knows(cli, tmp_path, tiny_model_dir):
+    clip = make_clip(tmp_path / "scene.mp4", seconds=1.0, fps=10)
+    run = cli("analyze", clip, "--window-seconds", "1")
+    assert run.returncode == 0, run.stderr
+    [note] = [line for line in run.stderr.splitlines() if line.startswith("note: ")]
+    assert f"the embedded default model ({run.json['model']})" in note
+    assert "synthetic coloured shapes" in note and "--model PATH" in note and "docs/runtime.md" in note
+    assert run.stderr.index("note: ") < run.stderr.index("analyzing")  # before the work, not after it
+    assert "note: " not in cli("analyze", clip, "--window-seconds", "1", "--quiet").stderr
+    assert "note: " not in cli("analyze", clip, "--window-seconds", "1", "--model", tiny_model_dir).stderr
