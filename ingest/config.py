@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
+from core.windowing import FRAMES_PER_WINDOW, WINDOW_SECONDS
 from core.errors import InvalidInput
 
 # field -> (lowest, highest, lowest is exclusive). None values are checked by the caller.
@@ -52,9 +53,9 @@ class IngestConfig:
       backoff_multiplier ceiling growth per failed attempt (1..100); delays use full jitter.
     """
 
-    window_seconds: float = 8.0
+    window_seconds: float = WINDOW_SECONDS
     stride_seconds: float | None = None
-    frames_per_window: int | None = 8
+    frames_per_window: int | None = FRAMES_PER_WINDOW
     fps: float | None = None
     max_side: int = 448
     jpeg_quality: int = 85

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from core.errors import InvalidInput
+from core.windowing import FRAMES_PER_WINDOW
 from workers.export.backends import VISION_BACKENDS
 from workers.runtime.quantize import MODES as QUANTIZATIONS
 
@@ -93,7 +94,7 @@ class TierProfile:
 
 #: The profiles, one per name of ``core.tiers.TIER_NAMES``, in that order.
 TIERS: dict[str, TierProfile] = {
-    "edge": TierProfile("edge", frames_per_window=4, max_new_tokens=32, dtype="float32", device="cpu",
+    "edge": TierProfile("edge", frames_per_window=FRAMES_PER_WINDOW, max_new_tokens=32, dtype="float32", device="cpu",
                         max_batch_size=4, max_wait_ms=50, quantization="int8-dynamic-token"),
     "cloud": TierProfile("cloud", frames_per_window=8, max_new_tokens=64, dtype=AUTO, device=AUTO,
                          max_batch_size=16, max_wait_ms=100),

@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.windowing import WINDOW_SECONDS
 from services.cli.console import ProgressDisplay, print_outcome
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("source", metavar="SOURCE", help="video file, http(s):// or .m3u8 URL, or rtsp:// camera")
     p.add_argument("--model", type=Path, help="VILA checkpoint directory (default: the embedded default model)")
     p.add_argument("--tier", default="edge", help="tier profile: edge or cloud (default edge)")
-    p.add_argument("--window-seconds", type=_positive(float), default=8.0, metavar="S",
+    p.add_argument("--window-seconds", type=_positive(float), default=WINDOW_SECONDS, metavar="S",
                    help="window length in seconds (default 8)")
     p.add_argument("--stride-seconds", type=_positive(float), metavar="S",
                    help="seconds between window starts (default: the window length; less overlaps)")
