@@ -32,7 +32,7 @@ from core.errors import UndecodableRecord
 from core.transport import kafka as kt
 from tests.support.wait import wait_until
 
-__all__ = ["Cluster", "Service", "cluster", "read_topic"]
+__all__ = ["Cluster", "Service", "cluster", "group_lag", "read_topic"]
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 180.0  # two shared cores: a worker loads torch and the model, then warms up
@@ -88,6 +88,18 @@ def read_topic(bootstrap: str, topic: str, *, key: str | None = None, timeout_s:
                 records.extend(r for r in batch if r.offset < ends[TopicPartition(r.topic, r.partition)])
         wanted = None if key is None else key.encode()
         return [r for r in records if wanted is None or r.key == wanted]
+    finally:
+        consumer.close()
+
+
+def group_lag(bootstrap: str, group: str, topic: str) -> int:
+    """Records of ``topic`` that consumer group ``group`` has not committed yet (a partition it never committed
+    counts whole). Zero means the group has finished with everything published so far: nothing can be replayed."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        ends = consumer.end_offsets(partitions)
+        return sum(ends[tp] - (consumer.committed(tp) or 0) for tp in partitions)
     finally:
         consumer.close()
 
