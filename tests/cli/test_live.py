@@ -50,9 +50,10 @@ class Analysis:
         while chunk := self.proc.stderr.read(1):
             self.stderr += chunk
 
-    def wait_for(self, text: str, timeout: float = 60.0) -> None:
+    def wait_for(self, text: str, timeout: float = 60.0, after: int = 0) -> None:
+        """Until ``text`` is in stderr (past its first ``after`` characters) or ``timeout`` has passed."""
         deadline = time.monotonic() + timeout
-        while text not in self.stderr:
+        while text not in self.stderr[after:]:
             assert self.proc.poll() is None, f"analyze exited early: {self.stderr[-2000:]}"
             assert time.monotonic() < deadline, f"{text!r} not seen: {self.stderr[-2000:]}"
             time.sleep(0.1)
@@ -77,8 +78,9 @@ def test_ctrl_c_stops_cleanly_and_writes_results(rtsp_camera, tiny_model_dir, tm
 def test_camera_restart_resumes_analysis(rtsp_camera, tiny_model_dir, tmp_path, vila_home):
     run = Analysis(rtsp_camera.url, tiny_model_dir, tmp_path / "r.json", vila_home, "--max-seconds", "10")
     run.wait_for("analyzing: 1 windows")
+    seen = len(run.stderr)
     rtsp_camera.kill()
-    time.sleep(1.0)
+    run.wait_for("reconnecting", after=seen)  # analyze noticed that the camera is gone: bring it back
     rtsp_camera.start()
     code, data = run.finish(timeout=90)
     assert code == 0, run.stderr

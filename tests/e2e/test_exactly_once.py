@@ -14,8 +14,9 @@ import grpc
 from vila.v1 import summaries_pb2, summaries_pb2_grpc
 
 from services.summarizer.keys import StreamKeys
-from tests.support.cluster import ROOT, wait_until
+from tests.support.cluster import ROOT
 from tests.support.rtsp import requires_rtsp
+from tests.support.wait import wait_until
 
 WINDOWING = ("--window-seconds", "1", "--frames-per-window", "2", "--max-side", "96")
 

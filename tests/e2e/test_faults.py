@@ -11,15 +11,14 @@
 from __future__ import annotations
 
 import signal
-import time
 import uuid
-
-from kafka import KafkaConsumer, TopicPartition
 
 from core import topics
 from core.transport import kafka as kt
-from tests.support.cluster import read_topic, wait_until
+from tests.support.cluster import group_lag as kafka_group_lag
+from tests.support.cluster import read_topic
 from tests.support.rtsp import requires_rtsp
+from tests.support.wait import wait_until
 
 WINDOWING = ("--frames-per-window", "2", "--max-side", "96")
 
@@ -39,14 +38,19 @@ def assert_exactly_once(cluster, stream_id: str, timeout_s: float = 150.0) -> li
 
 
 def group_lag(cluster, group: str = "e2e-dispatcher") -> int:
-    """Records of vila.windows.v1 the group has not committed yet."""
-    consumer = KafkaConsumer(bootstrap_servers=cluster.bootstrap, group_id=group, enable_auto_commit=False)
-    try:
-        partitions = [TopicPartition(topics.WINDOWS, p) for p in consumer.partitions_for_topic(topics.WINDOWS)]
-        ends = consumer.end_offsets(partitions)
-        return sum(ends[tp] - (consumer.committed(tp) or 0) for tp in partitions)
-    finally:
-        consumer.close()
+    """Records of vila.windows.v1 the dispatchers' group has not committed yet."""
+    return kafka_group_lag(cluster.bootstrap, group, topics.WINDOWS)
+
+
+def states_of(cluster, stream_id: str) -> list[str]:
+    """The states ``stream_id`` went through, from vila.events.v1."""
+    return [kt.decode_event(r.value).state.value for r in read_topic(cluster.bootstrap, topics.EVENTS, key=stream_id)]
+
+
+def retries_of(cluster, stream_id: str) -> int:
+    """The dispatcher's log lines (since its start) saying it retries a window of ``stream_id``."""
+    return sum(1 for line in cluster.dispatcher.log_since_start().splitlines()
+               if f"window {stream_id}:" in line and "; retry " in line)
 
 
 def test_worker_killed_mid_stream_and_restarted(cluster, e2e_clip):
@@ -58,7 +62,8 @@ def test_worker_killed_mid_stream_and_restarted(cluster, e2e_clip):
     wait_until("a first timeline entry", lambda: cluster.timeline(stream_id), 120, every_s=0.1)
     cluster.worker.kill()
     before = len(cluster.timeline(stream_id))
-    time.sleep(1.0)
+    # The dispatcher found the worker gone and retries (its backoff carries the window over the restart).
+    wait_until("the dispatcher to retry a window", lambda: retries_of(cluster, stream_id), 60, every_s=0.1)
     cluster.worker.start(180)
     produced = assert_exactly_once(cluster, stream_id)
     assert before < len(produced) == 32  # windows were still missing when the worker died
@@ -99,13 +104,13 @@ def test_camera_killed_and_restarted(cluster, rtsp_camera):
         wait_until("camera windows", lambda: len(cluster.window_ids(stream_id)) >= 2, 60)
         rtsp_camera.kill()
         before = len(cluster.window_ids(stream_id))
-        time.sleep(1.5)
+        wait_until("ingest to see the camera gone", lambda: "reconnecting" in states_of(cluster, stream_id), 60,
+                   every_s=0.1)
         rtsp_camera.start()
         assert ingest.wait_exit(90) == 0, ingest.log_tail()
     finally:
         ingest.stop()
-    events = [kt.decode_event(r.value) for r in read_topic(cluster.bootstrap, topics.EVENTS, key=stream_id)]
-    states = [e.state.value for e in events]
+    states = states_of(cluster, stream_id)
     first_reconnect = states.index("reconnecting")
     assert "live" in states[first_reconnect:], states
     assert states[-1] == "ended"

@@ -32,7 +32,7 @@ from core.transport import kafka as kt
 from core.transport.topic_reader import read_topic
 from tests.support.wait import wait_until
 
-__all__ = ["Cluster", "Service", "cluster", "read_topic"]
+__all__ = ["Cluster", "Service", "cluster", "group_lag", "read_topic"]
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 180.0  # two shared cores: a worker loads torch and the model, then warms up
@@ -69,6 +69,18 @@ class Service(ManagedProcess):
         return text[text.rfind("\n=== "):]
 
 
+
+
+def group_lag(bootstrap: str, group: str, topic: str) -> int:
+    """Records of ``topic`` that consumer group ``group`` has not committed yet (a partition it never committed
+    counts whole). Zero means the group has finished with everything published so far: nothing can be replayed."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        ends = consumer.end_offsets(partitions)
+        return sum(ends[tp] - (consumer.committed(tp) or 0) for tp in partitions)
+    finally:
+        consumer.close()
 
 
 class Cluster:

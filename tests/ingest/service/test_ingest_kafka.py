@@ -10,16 +10,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 from services.cluster import ManagedProcess, free_port
 from core import topics
 from core.transport import kafka as kt
-from tests.support.cluster import ROOT, read_topic, wait_until
+from tests.support.cluster import ROOT, read_topic
 from tests.support.rtsp import requires_rtsp
 from tests.support.video_fixtures import make_clip
+from tests.support.wait import wait_until
 
 SMALL = ("--frames-per-window", "2", "--max-side", "64")
 
@@ -103,19 +103,35 @@ def _ingest_process(tmp_path: Path, bootstrap: str, *args: str) -> ManagedProces
                           env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
+def progress_of(proc: ManagedProcess, stream_id: str) -> dict[str, int] | None:
+    """The counters of the latest ``progress`` line the ingest process logged for ``stream_id``."""
+    lines = [line for line in proc.log_path.read_text().splitlines() if f" progress {stream_id}: " in line]
+    if not lines:
+        return None
+    parts = lines[-1].split(f" progress {stream_id}: ", 1)[1].split()
+    return {key: int(value) for key, value in (part.split("=") for part in parts) if key != "state"}
+
+
 @requires_rtsp
 def test_a_slow_kafka_makes_a_live_stream_drop_its_oldest_windows(kafka_broker, rtsp_camera, tmp_path):
     stream_id = unique("slow")
     proc = _ingest_process(tmp_path, kafka_broker.bootstrap, "--source", rtsp_camera.url, "--stream-id",
-                           stream_id, "--window-seconds", "0.25", "--queue-size", "2", *SMALL).start(60)
+                           stream_id, "--window-seconds", "0.25", "--queue-size", "2", "--stats-interval-s", "0.25",
+                           *SMALL).start(60)
     try:
         wait_until("first windows", lambda: len(windows_of(kafka_broker.bootstrap, stream_id)) >= 2, 60)
         os.kill(kafka_broker.pid, signal.SIGSTOP)  # Kafka stops answering: acks never come
         try:
-            time.sleep(4.0)  # ~16 windows decoded meanwhile, the queue holds 2
+            # The decoder goes on meanwhile; the queue holds 2, so the oldest windows are dropped.
+            stalled = wait_until("5 windows dropped while Kafka is stopped",
+                                 lambda: (c := progress_of(proc, stream_id)) and c["dropped"] >= 5 and c, 60,
+                                 every_s=0.1, detail=proc.log_tail)
         finally:
             os.kill(kafka_broker.pid, signal.SIGCONT)
-        time.sleep(2.0)
+        # Kafka is back: windows decoded after the drops reach the topic.
+        wait_until("a window decoded after the drops to be published",
+                   lambda: any(w.seq >= stalled["windows"] for w in windows_of(kafka_broker.bootstrap, stream_id)),
+                   60, detail=proc.log_tail)
         proc._popen.send_signal(signal.SIGTERM)
         assert proc._popen.wait(timeout=60) == 0, proc.log_tail()
     finally:

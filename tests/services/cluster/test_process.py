@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 import pytest
 
-from services.cluster.process import ManagedProcess, ProcessRecord
 from core.errors import ClusterError
+from services.cluster.process import ManagedProcess, ProcessRecord
+from tests.support.wait import wait_until
 
 
 def _python(code: str) -> list[str]:
@@ -70,10 +70,8 @@ def test_stop_kills_the_whole_group_and_escalates_to_sigkill(tmp_path):
     child = int(child_pid_file.read_text())
     assert _alive(leader) and _alive(child)
     proc.stop(timeout=0.5)
-    deadline = time.monotonic() + 10
-    while _alive(child) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(leader) and not _alive(child)
+    wait_until("the child to be gone", lambda: not _alive(child), 10, every_s=0.05)
+    assert not _alive(leader)
     assert not proc.pid_path.exists()
 
 
@@ -108,11 +106,15 @@ def test_missing_program_is_a_clear_error(tmp_path):
 
 
 def test_ready_line_and_exit_status(tmp_path):
-    code = "import sys, time; print('loading', flush=True); print('ready svc on 1', file=sys.stderr, flush=True); time.sleep(0.5)"
+    go = tmp_path / "go"  # the child exits once the test has seen it ready: not before, not on a timer
+    code = ("import os, sys, time; print('loading', flush=True); print('ready svc on 1', file=sys.stderr, flush=True)\n"
+            f"deadline = time.monotonic() + 30\nwhile not os.path.exists({str(go)!r}) and time.monotonic() < deadline:\n"
+            "    time.sleep(0.01)\n")
     proc = ManagedProcess("svc", tmp_path, _python(code), die_with_parent=True)
     proc.probe = proc.printed_ready
     proc.start(timeout=30)
     assert "ready svc on 1" in proc.output_since_start()
+    go.touch()
     assert proc.wait_exit(timeout=30) == 0
     # A second run's readiness looks only at its own output, not the first run's "ready" line.
     proc.argv = _python("import time; time.sleep(60)")

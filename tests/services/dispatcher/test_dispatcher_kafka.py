@@ -19,7 +19,8 @@ from core.labels import DEFAULT_ACTION_LABELS
 from core.ids import window_id
 from core.types import Frame, FrameWindow
 from core.transport import kafka as kt
-from tests.support.cluster import Service, read_topic, wait_until
+from tests.support.cluster import Service, group_lag, read_topic
+from tests.support.wait import wait_until
 
 START_TIMEOUT_S = 180.0
 
@@ -43,15 +44,6 @@ def start_group_at_the_end(bootstrap: str, group: str) -> None:
         partitions = [TopicPartition(topics.WINDOWS, p) for p in consumer.partitions_for_topic(topics.WINDOWS)]
         consumer.assign(partitions)
         consumer.commit({tp: OffsetAndMetadata(end, "", -1) for tp, end in consumer.end_offsets(partitions).items()})
-    finally:
-        consumer.close()
-
-
-def lag(bootstrap: str, group: str) -> int:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    try:
-        partitions = [TopicPartition(topics.WINDOWS, p) for p in consumer.partitions_for_topic(topics.WINDOWS)]
-        return sum(end - (consumer.committed(tp) or 0) for tp, end in consumer.end_offsets(partitions).items())
     finally:
         consumer.close()
 
@@ -119,7 +111,8 @@ def test_routing_escalation_and_invalid_windows(kafka_broker, workers, tmp_path)
         assert reason.endswith(", 1 attempt)") and kt.header(dead[0].headers, topics.DLQ_STAGE) == "infer"
         assert kt.decode_window(dead[0].value) == records[-1]  # the original record, untouched
         assert results(bad) == []
-        wait_until("every offset committed", lambda: lag(kafka_broker.bootstrap, group) == 0, 60)
+        wait_until("every offset committed",
+                   lambda: group_lag(kafka_broker.bootstrap, group, topics.WINDOWS) == 0, 60)
     finally:
         dispatcher.stop()
     assert "dispatcher: stats results=4 escalated=1 dlq=1" in dispatcher.log_path.read_text()

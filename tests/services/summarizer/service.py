@@ -26,6 +26,7 @@ class SummarizerProcess(ManagedProcess):
         env = {**os.environ, "VILA_KAFKA_BOOTSTRAP": bootstrap, "VILA_REDIS_URL": redis_url,
                "PYTHONPATH": os.pathsep.join(filter(None, [str(_REPO), os.environ.get("PYTHONPATH")]))}
         super().__init__("summarizer", run_dir, argv, env=env, cwd=_REPO, die_with_parent=True)
+        self.group_id = group_id
         self.target = ""
 
     def probe(self) -> bool:

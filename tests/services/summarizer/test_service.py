@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 
 import grpc
@@ -19,6 +18,8 @@ from services.summarizer.keys import StreamKeys
 from core.transport.kafka import encode_event, encode_result, ensure_topics, header, make_producer, stream_key
 from tests.services.summarizer.helpers import new_stream_id, result
 from tests.services.summarizer.service import SummarizerProcess
+from tests.support.cluster import group_lag
+from tests.support.wait import wait_until
 
 
 @pytest.fixture
@@ -63,15 +64,6 @@ def publish(producer, results=(), events=(), raw=()):
     producer.flush(30)
 
 
-def wait_for(predicate, timeout: float, what: str, log=lambda: ""):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}\n{log()}")
-
-
 def test_consumes_results_and_events_serves_them_and_stops_on_sigterm(summarizer, producer, redis_client,
                                                                        kafka_broker):
     sid = new_stream_id()
@@ -85,8 +77,9 @@ def test_consumes_results_and_events_serves_them_and_stops_on_sigterm(summarizer
             raw=[(sid, b"\x08\x96\x01 definitely not a WindowResult")])
     k = StreamKeys(sid)
     # results and events arrive on two topics, in no fixed order between them: wait for both
-    wait_for(lambda: redis_client.hlen(k.entries) == 12 and redis_client.exists(k.summary)
-             and redis_client.zcard(k.events) == 1, 60, "12 entries and the event in Redis", proc.log_tail)
+    wait_until("12 entries and the event in Redis", lambda: redis_client.hlen(k.entries) == 12
+               and redis_client.exists(k.summary) and redis_client.zcard(k.events) == 1, 60, every_s=0.1,
+               detail=proc.log_tail)
     assert redis_client.zrange(k.timeline, 0, -1) == [r.window_id.encode() for r in results]
     with SummariesClient(proc.target) as client:
         [info] = [s for s in client.list_streams() if s.stream_id == sid]
@@ -96,7 +89,7 @@ def test_consumes_results_and_events_serves_them_and_stops_on_sigterm(summarizer
         for r in results:
             expected.add(r)
         assert entries == expected.timeline() and segments == expected.segments()
-        wait_for(lambda: client.summary(sid).windows == 12, 30, "the summary")
+        wait_until("the summary", lambda: client.summary(sid).windows == 12, 30, every_s=0.1)
         assert client.summary(sid) == expected.summary()
     # the poison record is in the DLQ with its reason, and the stream went on
     dlq = KafkaConsumer(topics.DLQ, bootstrap_servers=kafka_broker.bootstrap, auto_offset_reset="earliest",
@@ -110,31 +103,30 @@ def test_consumes_results_and_events_serves_them_and_stops_on_sigterm(summarizer
     assert proc.terminate() == 0
 
 
-def test_sigkill_mid_stream_and_restart_loses_and_duplicates_nothing(summarizer, producer, redis_client):
-    """The summarizer is SIGKILLed while results keep arriving, then restarted in the same group:
-    every window is in Redis exactly once (by window id), and the derived state matches."""
+def test_sigkill_mid_stream_and_restart_loses_and_duplicates_nothing(summarizer, producer, redis_client, kafka_broker):
+    """The summarizer is SIGKILLed mid-stream (results waiting in Kafka, a batch in hand), more results arrive
+    while a second one starts in the same group: every window is in Redis exactly once (by window id), and
+    the derived state matches."""
     sid = new_stream_id("fault")
     total = 400
     results = [result(sid, i, error="worker timeout" if i % 37 == 5 else "") for i in range(total)]
     k = StreamKeys(sid)
     first = summarizer("--max-poll-records", "7")
-
-    def feed():
-        for i in range(0, total, 20):
-            chunk = results[i:i + 20]
-            publish(producer, results=chunk + chunk[:2])  # some redeliveries too
-            time.sleep(0.15)
-
-    feeder = threading.Thread(target=feed)
-    feeder.start()
-    wait_for(lambda: redis_client.hlen(k.entries) >= 60, 60, "the first 60 entries", first.log_tail)
-    first.kill()  # SIGKILL: no commit of the batch in hand, no clean leave of the group
-    at_kill = redis_client.hlen(k.entries)
-    assert at_kill < total, "the kill must land mid-stream"
+    half = results[:total // 2]
+    publish(producer, results=half + half[:40:2])  # some redeliveries too
+    wait_until("the first 60 entries", lambda: redis_client.hlen(k.entries) >= 60, 60, every_s=0.05,
+               detail=first.log_tail)
+    first.kill()  # SIGKILL: no commit of the batch in hand, no clean leave of the group; half the stream to come
+    rest = results[total // 2:]
+    feeder = threading.Thread(target=publish, args=(producer,), kwargs={"results": rest + rest[:40:2]})
+    feeder.start()  # arrives while the second summarizer starts and takes the group over
     second = summarizer("--max-poll-records", "7")
     feeder.join(60)
-    wait_for(lambda: redis_client.hlen(k.entries) == total, 120, f"{total} entries", second.log_tail)
-    time.sleep(1.0)  # anything replayed late would show up now as an extra or changed entry
+    wait_until(f"{total} entries", lambda: redis_client.hlen(k.entries) == total, 120, every_s=0.1,
+               detail=second.log_tail)
+    # Once the group has committed every result, nothing can be replayed late: the state below is final.
+    wait_until("the group to commit every result", lambda: group_lag(kafka_broker.bootstrap, second.group_id,
+                                                                      topics.RESULTS) == 0, 60)
 
     ids = [m.decode() for m in redis_client.zrange(k.timeline, 0, -1)]
     assert len(ids) == len(set(ids)) == total
@@ -148,7 +140,7 @@ def test_sigkill_mid_stream_and_restart_loses_and_duplicates_nothing(summarizer,
         entries, segments = client.timeline(sid, segments=True)
         assert entries == expected.timeline()
         assert segments == expected.segments()
-        wait_for(lambda: client.summary(sid).windows == total, 30, "the summary")
+        wait_until("the summary", lambda: client.summary(sid).windows == total, 30, every_s=0.1)
         assert client.summary(sid) == expected.summary()
     assert second.terminate() == 0
 
@@ -165,12 +157,14 @@ def test_redis_outage_commits_nothing_until_redis_is_back(tmp_path, kafka_broker
         k = StreamKeys(sid)
         results = [result(sid, i) for i in range(20)]
         publish(producer, results=results[:10])
-        wait_for(lambda: client.hlen(k.entries) == 10, 60, "the first 10 entries", proc.log_tail)
+        wait_until("the first 10 entries", lambda: client.hlen(k.entries) == 10, 60, every_s=0.1,
+                   detail=proc.log_tail)
         redis_own.stop()  # a clean shutdown: the append-only file keeps what was acknowledged
         publish(producer, results=results[10:])
-        wait_for(lambda: "Redis write failed" in proc.log_tail(200), 60, "a failed write", proc.log_tail)
+        wait_until("a failed write", lambda: "Redis write failed" in proc.log_tail(200), 60, every_s=0.1,
+                   detail=proc.log_tail)
         redis_own.start(30)
-        wait_for(lambda: client.hlen(k.entries) == 20, 60, "all 20 entries", proc.log_tail)
+        wait_until("all 20 entries", lambda: client.hlen(k.entries) == 20, 60, every_s=0.1, detail=proc.log_tail)
         assert [m.decode() for m in client.zrange(k.timeline, 0, -1)] == [r.window_id for r in results]
         assert int(client.hget(k.summary, "windows")) == 20
         assert proc.terminate() == 0

@@ -3,13 +3,13 @@ and a full queue is refused with RESOURCE_EXHAUSTED."""
 from __future__ import annotations
 
 import math
-import time
 
 import grpc
 import pytest
 from vila.v1 import inference_pb2
 
 from core.convert import window_to_pb
+from tests.support.wait import wait_until
 from tests.workers.server.harness import InProcessWorker, batch_size, caption_request, frame_window, worker_settings
 
 LABELS = ["a square moving", "nothing moving"]
@@ -73,10 +73,7 @@ def test_a_full_queue_is_refused_with_resource_exhausted(tiny_model_dir):
         w.call(w.app.start())
         stub = w.connect()
         queued = [stub.Caption.future(caption_request(seq, max_new_tokens=2 + seq)) for seq in range(4)]
-        deadline = time.monotonic() + 30
-        while len(w.app.engine.batcher.queue) < 4 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert len(w.app.engine.batcher.queue) == 4
+        wait_until("four requests queued", lambda: len(w.app.engine.batcher.queue) == 4, 30, every_s=0.01)
         with pytest.raises(grpc.RpcError) as caught:
             stub.Ask(inference_pb2.AskRequest(window=window_to_pb(frame_window(9)), question="Why?"))
         assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED

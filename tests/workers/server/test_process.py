@@ -54,6 +54,8 @@ def test_serves_then_drains_in_flight_requests_on_sigterm_and_exits_zero(tiny_mo
             stub = inference_pb2_grpc.InferenceStub(channel)
             # Three requests wait up to 5 s in the batcher for batch-mates; SIGTERM arrives while they wait.
             futures = [stub.Caption.future(caption_request(seq), timeout=60) for seq in range(3)]
+            # Nothing the worker says shows that the requests have arrived (a subprocess; no queue to look at):
+            # a pause well inside their 5 s wait, until the worker has a way to report its queue.
             time.sleep(2.0)
             process.send_signal(signal.SIGTERM)
             replies = [f.result() for f in futures]
