@@ -159,6 +159,10 @@ def run(args: argparse.Namespace) -> int:
         # Sample what the model is shown: a fitted tier's count at its own slot centres, not more frames
         # that the engine would then thin out (8 thinned to 4 are not the 4 slot centres it was trained on).
         config = replace(config, frames_per_window=tier.frames_per_window)
+    if not args.model and not args.quiet:
+        print(f"note: the embedded default model ({model.info.model_id}) knows only synthetic coloured shapes; "
+              "for real footage pass --model PATH to a released VILA checkpoint (docs/runtime.md)",
+              file=sys.stderr, flush=True)
     engine = LocalEngine(model, tier, labels)
     options = PipelineOptions(
         source=args.source, stream_id=args.stream_id or stream_id_for(args.source), ingest=config,
