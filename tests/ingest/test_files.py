@@ -71,7 +71,8 @@ def test_max_seconds_cuts_a_file(clip_dir):
 
 
 def test_clip_shorter_than_a_window(clip_dir):
-    windows = list(ingest.iter_windows(str(clip_dir / "short.mp4"), "s", ingest.IngestConfig(window_seconds=8.0)))
+    windows = list(ingest.iter_windows(str(clip_dir / "short.mp4"), "s",
+                                       ingest.IngestConfig(window_seconds=8.0, frames_per_window=8)))
     assert len(windows) == 1
     assert (windows[0].start, windows[0].end, windows[0].partial) == (0.0, 1.5, True)
     assert len(windows[0].frames) == 8  # spread over the 1.5 s that exist
