@@ -24,6 +24,7 @@ from typing import Iterator, Sequence
 
 import grpc
 import pytest
+from kafka import KafkaConsumer, TopicPartition
 from vila.v1 import summaries_pb2, summaries_pb2_grpc
 
 from services.cluster import ManagedProcess, free_port
