@@ -92,8 +92,31 @@ class ResultsConsumer:
         return decoded
 
     def _store(self, batch: list[_Decoded], stop: threading.Event) -> bool:
-        """Writes ``batch`` until Redis acknowledges; False when told to stop first (see the module docstring)."""
-        tries = 0
+        """Writes ``batch`` (see the module docstring); False when told to stop while Redis is down."""
+        for tries in range(1, self.internal_retries + 2):
+            try:
+                return self._write_when_redis_answers(batch, stop)
+            except Exception:  # noqa: BLE001 - a bug must not stop the stream
+                self.stats.internal_errors += 1
+                log.exception("storing a batch of %d records failed (try %d of %d)", len(batch), tries,
+                              self.internal_retries + 1)
+        return self._store_one_by_one(batch, stop)
+
+    def _store_one_by_one(self, batch: list[_Decoded], stop: threading.Event) -> bool:
+        for item in batch:
+            for _ in range(self.internal_retries + 1):
+                try:
+                    if not self._write_when_redis_answers([item], stop):
+                        return False
+                    break
+                except Exception as exc:  # noqa: BLE001
+                    error = exc
+            else:
+                self._dead_letter(item.record, error)
+        return True
+
+    def _write_when_redis_answers(self, batch: list[_Decoded], stop: threading.Event) -> bool:
+        """Writes ``batch``, retrying while Redis fails; False when told to stop first. Anything else raises."""
         while True:
             try:
                 self._write(batch)
@@ -103,32 +126,6 @@ class ResultsConsumer:
                 log.warning("Redis write failed (%s); retrying in %.1fs", exc, self.retry_backoff_s)
                 if stop.wait(self.retry_backoff_s):
                     return False
-            except Exception:  # noqa: BLE001 - a bug must not stop the stream
-                tries += 1
-                self.stats.internal_errors += 1
-                log.exception("storing a batch of %d records failed (try %d of %d)", len(batch), tries,
-                              self.internal_retries + 1)
-                if tries > self.internal_retries:
-                    return self._store_one_by_one(batch, stop)
-
-    def _store_one_by_one(self, batch: list[_Decoded], stop: threading.Event) -> bool:
-        for item in batch:
-            tries = 0
-            while True:
-                try:
-                    self._write([item])
-                    break
-                except redis.RedisError as exc:
-                    self.stats.redis_retries += 1
-                    log.warning("Redis write failed (%s); retrying in %.1fs", exc, self.retry_backoff_s)
-                    if stop.wait(self.retry_backoff_s):
-                        return False
-                except Exception as exc:  # noqa: BLE001
-                    tries += 1
-                    if tries > self.internal_retries:
-                        self._dead_letter(item.record, exc)
-                        break
-        return True
 
     def _write(self, batch: list[_Decoded]) -> None:
         results = [d.value for d in batch if isinstance(d.value, WindowResult)]

@@ -20,7 +20,7 @@ from core.labels import DEFAULT_ACTION_LABELS
 from core.types import FrameWindow, WindowResult
 from workers.engine.engine import InferenceEngine
 from workers.engine.limits import EngineLimits
-from workers.runtime import ModelInfo, VilaModel
+from workers.runtime import VilaModel
 from workers.tiers import TierProfile
 
 
@@ -38,14 +38,6 @@ class LocalEngine:
         self.engine = InferenceEngine(model, replace(tier, max_wait_ms=0), limits or EngineLimits(),
                                       model_executor=self._model_thread, decode_executor=self._decode_threads)
         self._call(self._start())
-
-    @property
-    def tier(self) -> TierProfile:
-        return self.engine.tier
-
-    @property
-    def info(self) -> ModelInfo:
-        return self.engine.info
 
     def run(self, windows: Sequence[FrameWindow]) -> list[WindowResult]:
         """One result per window, in order (see the module docstring)."""
