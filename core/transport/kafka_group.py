@@ -2,9 +2,13 @@
 
 ``GroupConsumer.open(...)`` joins a group (manual commits, ``make_consumer``'s sizes) and subscribes;
 ``poll`` returns ``Record``s; ``commit`` commits offsets (all polled ones, or those given) and says
-whether it took; ``on_revoked`` / ``on_assigned`` callbacks get sets of ``Partition``. kafka-python is
-not thread-safe: call everything of one ``GroupConsumer`` from one thread (the callbacks run in it too,
-inside ``poll``). No kafka-python type leaves this module.
+whether it took. Rebalance callbacks get sets of ``Partition``: ``on_assigned`` is told, ``on_revoked``
+answers with the offsets to commit before the partitions go (``{Partition: next offset}``), and this
+module commits them. Call everything of one ``GroupConsumer`` from one thread (kafka-python's consumer
+is not thread-safe). The callbacks run on kafka-python's own IO thread while ``poll`` waits, where a
+blocking consumer call raises ("Cannot block on net.run() from the IO thread"): so a callback only
+computes, and the revoke commit is awaited on that thread with the client's asynchronous commit.
+No kafka-python type leaves this module.
 """
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
+from kafka import AsyncConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
 
@@ -49,17 +53,29 @@ class Record:
 
 
 PartitionsFn = Callable[[set[Partition]], None]
+RevokedFn = Callable[[set[Partition]], Mapping[Partition, int]]
 
 
-class _Listener(ConsumerRebalanceListener):
-    def __init__(self, on_revoked: PartitionsFn | None, on_assigned: PartitionsFn | None) -> None:
+class _Listener(AsyncConsumerRebalanceListener):
+    """Runs on kafka-python's IO thread, between the group's generations (see the module docstring)."""
+
+    def __init__(self, on_revoked: RevokedFn | None, on_assigned: PartitionsFn | None) -> None:
         self._revoked, self._assigned = on_revoked, on_assigned
+        self.consumer: KafkaConsumer | None = None
 
-    def on_partitions_revoked(self, revoked):
-        if self._revoked:
-            self._revoked({Partition(tp.topic, tp.partition) for tp in revoked})
+    async def on_partitions_revoked(self, revoked):
+        if not self._revoked:
+            return
+        offsets = self._revoked({Partition(tp.topic, tp.partition) for tp in revoked})
+        if not offsets or self.consumer is None:
+            return
+        try:  # still this generation's member: the broker takes the commit before the group rejoins
+            await self.consumer.commit_async(_kafka_offsets(offsets))
+        except KafkaError as exc:
+            log.warning("commit of %s before a rebalance failed (%s); the new owner redoes those records",
+                        _show(offsets), exc)
 
-    def on_partitions_assigned(self, assigned):
+    async def on_partitions_assigned(self, assigned):
         if self._assigned:
             self._assigned({Partition(tp.topic, tp.partition) for tp in assigned})
 
@@ -72,11 +88,13 @@ class GroupConsumer:
 
     @classmethod
     def open(cls, bootstrap: str, *, group_id: str, client_id: str, topics: Sequence[str],
-             on_revoked: PartitionsFn | None = None, on_assigned: PartitionsFn | None = None,
+             on_revoked: RevokedFn | None = None, on_assigned: PartitionsFn | None = None,
              **overrides) -> "GroupConsumer":
         """Join ``group_id`` and subscribe to ``topics``; ``BrokerUnavailable`` when Kafka does not answer."""
         consumer = make_consumer(bootstrap, group_id=group_id, client_id=client_id, **overrides)
-        consumer.subscribe(list(topics), listener=_Listener(on_revoked, on_assigned))
+        listener = _Listener(on_revoked, on_assigned)
+        listener.consumer = consumer
+        consumer.subscribe(list(topics), listener=listener)
         return cls(consumer)
 
     def poll(self, *, timeout_ms: int, max_records: int) -> list[Record]:
@@ -94,8 +112,7 @@ class GroupConsumer:
             if offsets is None:
                 self._consumer.commit()
             elif offsets:
-                self._consumer.commit({TopicPartition(p.topic, p.partition): OffsetAndMetadata(o, "", -1)
-                                       for p, o in offsets.items()})
+                self._consumer.commit(_kafka_offsets(offsets))
         except (CommitFailedError, KafkaError) as exc:
             log.warning("commit of %s failed (%s); those records will be redelivered",
                         _show(offsets) if offsets is not None else "the polled records", exc)
@@ -109,6 +126,10 @@ class GroupConsumer:
     def close(self) -> None:
         """Leave the group without committing (callers commit what they finished first)."""
         self._consumer.close(autocommit=False)
+
+
+def _kafka_offsets(offsets: Mapping[Partition, int]) -> dict[TopicPartition, OffsetAndMetadata]:
+    return {TopicPartition(p.topic, p.partition): OffsetAndMetadata(o, "", -1) for p, o in offsets.items()}
 
 
 def _show(offsets: Mapping[Partition, int]) -> str:

@@ -19,6 +19,11 @@ from services.analyze.pipeline import AnalysisOutcome
 from core.types import WindowResult
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and the noun in the right number, for every count shown to a user: "1 window", "2 windows"."""
+    return f"{n} {noun if n == 1 else (plural or noun + 's')}"
+
+
 def _t(x: float) -> float:
     return round(float(x), 3)
 

@@ -11,7 +11,7 @@ import html
 from pathlib import Path
 
 from services.aggregation.timeline import format_clock
-from services.analyze.output import write_atomic
+from services.analyze.output import counted, write_atomic
 from services.analyze.pipeline import AnalysisOutcome
 from core.types import Segment, WindowResult
 
@@ -24,6 +24,10 @@ def _thumbnail(segment: Segment, by_id: dict[str, WindowResult]) -> bytes:
 
 def _actions(segment: Segment) -> str:
     return ", ".join(f"{a.label} ({a.score:.2f})" for a in segment.actions)
+
+
+def _counts(outcome: AnalysisOutcome) -> str:
+    return f"{counted(len(outcome.results), 'window')}, {counted(len(outcome.segments), 'segment')}"
 
 
 def _status(outcome: AnalysisOutcome) -> str:
@@ -50,8 +54,7 @@ def write_markdown(outcome: AnalysisOutcome, path: Path) -> None:
         f"# vila-stream report: {outcome.source}",
         "",
         f"- Model: `{outcome.model_id}`",
-        f"- Duration: {format_clock(outcome.duration)} ({len(outcome.results)} windows, "
-        f"{len(outcome.segments)} segments)",
+        f"- Duration: {format_clock(outcome.duration)} ({_counts(outcome)})",
         f"- Status: {_status(outcome)}",
         "",
         "## Summary",
@@ -100,8 +103,7 @@ def write_html(outcome: AnalysisOutcome, path: Path) -> None:
 td{{vertical-align:top;padding:.3em .6em;border-bottom:1px solid #ddd}}</style></head><body>
 <h1>vila-stream report</h1>
 <p>Source: <code>{e(outcome.source)}</code><br>Model: <code>{e(outcome.model_id)}</code><br>
-Duration: {format_clock(outcome.duration)} ({len(outcome.results)} windows,
-{len(outcome.segments)} segments)<br>Status: {e(_status(outcome))}</p>
+Duration: {format_clock(outcome.duration)} ({_counts(outcome)})<br>Status: {e(_status(outcome))}</p>
 <h2>Summary</h2><p>{e(outcome.summary.text)}</p>
 <h2>Segments</h2><table><tr><th>time</th><th>thumbnail</th><th>caption</th><th>actions</th></tr>
 {''.join(rows)}</table></body></html>

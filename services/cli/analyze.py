@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.windowing import WINDOW_SECONDS
-from services.cli.console import ProgressDisplay, print_outcome
+from services.cli.console import ProgressDisplay, default_model_note, print_outcome
 
 if TYPE_CHECKING:
     from workers.tiers import TierProfile
@@ -78,7 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", type=Path, metavar="OUT", help="write the JSON result to OUT (its folder must exist)")
     p.add_argument("--report", type=Path, metavar="OUT",
                    help="write a report to OUT (.html: one self-contained page; else Markdown); its folder must exist")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no note about the default model")
     p.set_defaults(func=run)
 
 
@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     # Heavy imports here, so that `vila-stream --help` stays fast.
     import ingest
     from services.analyze import LocalPipeline, PipelineOptions
-    from services.analyze.output import write_json
+    from services.analyze.output import counted, write_json
     from services.analyze.report import write_report
     from core.labels import DEFAULT_ACTION_LABELS
     from workers.engine.local import LocalEngine
@@ -149,6 +149,9 @@ def run(args: argparse.Namespace) -> int:
         live, duration = info.live, info.duration
     labels = args.actions or list(DEFAULT_ACTION_LABELS)
 
+    if args.model is None and not args.quiet:  # before the work, where it is read; not in scripts' --quiet runs
+        print(default_model_note(), file=sys.stderr)
+
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # our own bar is the one that matters
@@ -159,10 +162,6 @@ def run(args: argparse.Namespace) -> int:
         # Sample what the model is shown: a fitted tier's count at its own slot centres, not more frames
         # that the engine would then thin out (8 thinned to 4 are not the 4 slot centres it was trained on).
         config = replace(config, frames_per_window=tier.frames_per_window)
-    if not args.model and not args.quiet:
-        print(f"note: the embedded default model ({model.info.model_id}) knows only synthetic coloured shapes; "
-              "for real footage pass --model PATH to a released VILA checkpoint (docs/runtime.md)",
-              file=sys.stderr, flush=True)
     engine = LocalEngine(model, tier, labels)
     options = PipelineOptions(
         source=args.source, stream_id=args.stream_id or stream_id_for(args.source), ingest=config,
@@ -191,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"report written to {args.report}")
     if outcome.error is not None:
         print(f"vila-stream: error: {outcome.error} "
-              f"({len(outcome.results)} windows analysed were kept)", file=sys.stderr)
+              f"(kept what was analysed: {counted(len(outcome.results), 'window')})", file=sys.stderr)
         return outcome.error.exit_code
     return 0
 

@@ -13,6 +13,7 @@ from typing import TextIO
 
 from services.cluster import launcher
 from services.cluster.launcher import ClusterConfig, ComponentStatus
+from services.summarizer.client import ADDRESS_ENV as SUMMARIZER_ADDRESS_ENV
 
 _DEFAULTS = ClusterConfig.__dataclass_fields__  # the launcher's defaults are the README's ports
 
@@ -73,13 +74,21 @@ def cluster_up(args: argparse.Namespace) -> int:
                            **({"run_dir": args.run_dir} if args.run_dir else {}))
     print(f"starting the local cluster in {config.run_dir} ...", file=sys.stderr)
     statuses, started = launcher.up(config)
-    if not started:
-        print(f"the cluster is already running (run dir {config.run_dir}):")
-    print_table(statuses)
-    print(f"\nclients: VILA_KAFKA_BOOTSTRAP={config.kafka_bootstrap} VILA_REDIS_URL={config.redis_url} "
-          f"summaries at {config.host}:{config.summarizer_port}")
-    print(f"logs: {config.run_dir}/<component>.log; stop with `vila-stream cluster down`")
+    print_started(config, statuses, started)
     return 0
+
+
+def print_started(config: ClusterConfig, statuses: list[ComponentStatus], started: bool,
+                  out: TextIO | None = None) -> None:
+    """What ``up`` prints: the table, the environment a client needs (the variables the CLI, ingest and the
+    summarizer client read) and how to stop this cluster (with its ``--run-dir`` when not the default)."""
+    out = out or sys.stdout
+    if not started:
+        print(f"the cluster is already running (run dir {config.run_dir}):", file=out)
+    print_table(statuses, out)
+    print(f"\nclients: VILA_KAFKA_BOOTSTRAP={config.kafka_bootstrap} VILA_REDIS_URL={config.redis_url} "
+          f"{SUMMARIZER_ADDRESS_ENV}={config.host}:{config.summarizer_port}", file=out)
+    print(f"logs: {config.run_dir}/<component>.log; stop with `{launcher.stop_command(config.run_dir)}`", file=out)
 
 
 def cluster_status(args: argparse.Namespace) -> int:

@@ -30,9 +30,9 @@ class _Bars:
     """One tqdm bar per stream, updated from the streams' threads."""
 
     def __init__(self, stream_ids: list[str], enabled: bool) -> None:
-        from tqdm import tqdm
+        from services.cli.console import CountingBar
 
-        self._tqdm, self.enabled = tqdm, enabled
+        self._tqdm, self.enabled = CountingBar, enabled
         self._bars: dict[str, object] = {}
         self._order = {s: i for i, s in enumerate(stream_ids)}
         self._lock = threading.Lock()
@@ -49,7 +49,7 @@ class _Bars:
                 bar = self._tqdm(total=round(stats.duration, 1) if timed else None, desc=stats.stream_id,
                                  position=self._order[stats.stream_id], file=sys.stderr, dynamic_ncols=True,
                                  bar_format=("{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s {postfix}"
-                                             if timed else "{desc}: {n} windows [{elapsed}] {postfix}"))
+                                             if timed else "{desc}: {windows} [{elapsed}] {postfix}"))
                 self._bars[stats.stream_id] = bar
             bar.n = min(bar.total, stats.position) if timed else stats.windows
             bar.set_postfix_str(f"{stats.state} published={stats.published} dropped={stats.dropped}"

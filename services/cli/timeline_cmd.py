@@ -78,7 +78,7 @@ def _entry_line(e: TimelineEntry) -> str:
 
 
 def run_timeline(args: argparse.Namespace) -> int:
-    from services.analyze.output import window_json
+    from services.analyze.output import counted, window_json
 
     with _client(args) as client:
         entries, segments = client.timeline(args.stream, args.start, args.end, segments=True)
@@ -90,7 +90,7 @@ def run_timeline(args: argparse.Namespace) -> int:
                          for s in segments],
         }, indent=2))
         return 0
-    print(f"Timeline of {args.stream} ({len(entries)} windows):")
+    print(f"Timeline of {args.stream} ({counted(len(entries), 'window')}):")
     for e in entries:
         print(_entry_line(e))
     print(f"Segments: {len(segments)}")
@@ -117,11 +117,13 @@ def run_streams(args: argparse.Namespace) -> int:
                            "first_start": round(s.first_start, 3), "last_end": round(s.last_end, 3),
                            "updated_unix": s.updated_unix} for s in streams], indent=2))
         return 0
+    from services.analyze.output import counted
+
     if not streams:
         print("No streams yet.")
     for s in streams:
         state = s.state.value if s.state else "-"
-        print(f"{s.stream_id}  {state}  {s.windows} windows  "
+        print(f"{s.stream_id}  {state}  {counted(s.windows, 'window')}  "
               f"{format_clock(s.first_start)}–{format_clock(s.last_end)}  {s.source}")
     return 0
 

@@ -100,6 +100,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from services.cli.analyze import tier_from_args
     from workers.tiers import load_for_tier
     from workers.training.evaluate import evaluate, markdown, plot_confusion, suite_jobs
+    from services.cli.console import quiet_model_loading
     from services.cli.outputs import check_output_dir
 
     if args.out:
@@ -108,6 +109,7 @@ def run_eval(args: argparse.Namespace) -> int:
         raise InvalidInput(f"--clips must be at least 1, got {args.clips}")
     torch.set_num_threads(max(1, args.threads))
     tier = tier_from_args(args)
+    quiet_model_loading()
     model = load_for_tier(args.model or default_model_path(), tier)
     tier = tier.fitted(model.info.video_frames)
     show = sys.stderr.isatty() and not args.json

@@ -13,6 +13,7 @@ If a component fails to start, the ones already started are stopped and the erro
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ READY_PREFIX = "ready "
 
 @dataclass(frozen=True)
 class ClusterConfig:
-    """Where and on which loopback ports the local cluster runs (defaults: README's table)."""
+    """Where and on which loopback ports the local cluster runs (defaults: docs/cluster.md's table)."""
 
     run_dir: Path = field(default_factory=default_run_dir)
     host: str = "127.0.0.1"
@@ -119,6 +120,13 @@ def plan(config: ClusterConfig) -> list[list[ManagedProcess]]:
     return [[kafka, redis], services]
 
 
+def stop_command(run_dir: Path) -> str:
+    """The command that stops the cluster in ``run_dir``: ``--run-dir`` only when it is not the default."""
+    if Path(run_dir).expanduser().resolve() == default_run_dir().expanduser().resolve():
+        return "vila-stream cluster down"
+    return f"vila-stream cluster down --run-dir {shlex.quote(str(run_dir))}"
+
+
 def up(config: ClusterConfig) -> tuple[list[ComponentStatus], bool]:
     """Start the cluster and wait until every component is healthy.
 
@@ -135,7 +143,7 @@ def up(config: ClusterConfig) -> tuple[list[ComponentStatus], bool]:
         if sorted(live) == sorted(wanted):
             return status(config.run_dir), False
         raise ClusterError(f"the cluster in {config.run_dir} is partly running, or with other options "
-                           f"(running: {', '.join(live)}): run `vila-stream cluster down` first")
+                           f"(running: {', '.join(live)}): run `{stop_command(config.run_dir)}` first")
     _clear_stale(config.run_dir)
     every = [process for stage in stages for process in stage]
     for process in every:  # every port is checked before anything is written or started

@@ -174,11 +174,13 @@ class Dispatcher:
             for p, off in moves.items():
                 self.tracker.committed(p, off)
 
-    def _revoked(self, revoked: set[Partition]) -> None:
-        """Commit what is finished of a partition before it moves to another dispatcher (consumer thread)."""
-        self._commit_now(revoked)
+    def _revoked(self, revoked: set[Partition]) -> dict[Partition, int]:
+        """What to commit of ``revoked`` before those partitions move to another dispatcher: their finished
+        prefix. Runs on the Kafka client's IO thread (the tracker is thread-safe); the adapter commits."""
+        moves = {p: off for p, off in self.tracker.committable().items() if p in revoked}
         for p in revoked:
             self.tracker.forget(p)
+        return moves
 
     def _assigned(self, assigned: set[Partition]) -> None:
         log.info("assigned %s", ", ".join(str(p) for p in sorted(assigned)) or "nothing")

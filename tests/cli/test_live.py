@@ -77,7 +77,7 @@ def test_ctrl_c_stops_cleanly_and_writes_results(rtsp_camera, tiny_model_dir, tm
 
 def test_camera_restart_resumes_analysis(rtsp_camera, tiny_model_dir, tmp_path, vila_home):
     run = Analysis(rtsp_camera.url, tiny_model_dir, tmp_path / "r.json", vila_home, "--max-seconds", "10")
-    run.wait_for("analyzing: 1 windows")
+    run.wait_for("analyzing: 1 window ")
     seen = len(run.stderr)
     rtsp_camera.kill()
     run.wait_for("reconnecting", after=seen)  # analyze noticed that the camera is gone: bring it back

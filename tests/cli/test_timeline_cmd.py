@@ -52,6 +52,17 @@ def test_timeline_prints_the_windows_in_a_range(cli, server, stream):
     assert lines[-1].startswith("Segments: ")
 
 
+def test_one_window_is_one_window(cli, server, store):
+    sid = new_stream_id("one")
+    store.write_results([result(sid, 0)])
+    run = cli("timeline", sid, "--server", server.target)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[0] == f"Timeline of {sid} (1 window):"
+    run = cli("streams", "--server", server.target)
+    [mine] = [line for line in run.stdout.splitlines() if line.startswith(f"{sid}  ")]
+    assert "  1 window  " in mine, mine
+
+
 def test_timeline_json_has_the_shape_of_analyze_windows(cli, server, stream):
     sid, results = stream
     run = cli("timeline", sid, "--json", "--server", server.target)

@@ -84,7 +84,11 @@ def test_shipped_checkpoint_is_the_default_small_and_documented():
 
 
 REPORTED = ("single_all_correct", "two_all_correct", "caption_exact_match", "attribute_accuracy", "action_top1",
-            "qa_accuracy", "no_motion_clips_said_moving", "strong_drift_clips_said_moving", "passed")
+            "no_motion_clips_said_moving", "strong_drift_clips_said_moving", "passed")
+# A few QA answers are near-ties that the CPU's kernels decide: of 2509 questions the shipped report has 2023
+# right, the same weights on AVX-512 kernels 2022 and on AVX2 kernels 2024 (docs/training.md, "Status").
+# Every clip-level figure is the same on both.
+QA_QUESTIONS_THAT_MAY_FLIP = 2
 
 
 @shipped
@@ -96,6 +100,9 @@ def test_shipped_report_is_what_eval_measures(cli):
     shipped_report = json.loads((SHIPPED_MODEL / "eval" / "report.json").read_text())
     assert measured["model"] == SHIPPED_NAME and measured["clips"] == 500
     assert {k: measured[k] for k in REPORTED} == {k: shipped_report[k] for k in REPORTED}
+    assert measured["qa_questions"] == shipped_report["qa_questions"]
+    flipped = abs(measured["qa_accuracy"] - shipped_report["qa_accuracy"]) * measured["qa_questions"]
+    assert flipped <= QA_QUESTIONS_THAT_MAY_FLIP + 0.5, (measured["qa_accuracy"], shipped_report["qa_accuracy"])
 
 
 def analyze_clip(cli, tmp_path, seed, objects, actions, drift=None):

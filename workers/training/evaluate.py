@@ -166,6 +166,7 @@ def summarise(rows: list[dict]) -> dict:
         "action_top1": _rate(*top1),
         "action_top1_single": _rate(*top1_single),
         "qa_accuracy": _rate(qa_hits, qa_total),
+        "qa_questions": qa_total,
         "qa_accuracy_by_type": {k: _rate(*v) for k, v in sorted(qa_type.items())},
         "no_motion_clips": drift_clips,
         "no_motion_clips_said_moving": drift_false,

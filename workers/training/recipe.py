@@ -15,7 +15,7 @@ follow VILA's rules. ``tower_from_scratch`` trains the tower in every stage
 instead (for a recipe without the vision warm-up).
 
 ``RECIPES`` holds the named recipes; ``tiny-synthetic`` trains the project's tiny
-model (its figures, and why it is not shipped yet: docs/training.md).
+model (shipped as workers/models/tiny-synthetic-v1; its figures: docs/training.md).
 """
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ class Recipe:
     name: str
     dims: Dims = field(default_factory=Dims)
     seed: int = 0
-    # 16,000 clips rather than 8,000: two-object clips 0.43 -> 0.53 at the same steps (fourth investigation).
+    # 16,000 clips rather than 8,000: two-object clips 0.43 -> 0.53 at the same steps (docs/journal/ training 04).
     train_clips: int = 16000
     two_object_share: float = 0.6
     # Share of clips where nothing moves under a strong brightness drift (split.training_jobs): hard
@@ -82,29 +82,29 @@ class Recipe:
     held_out_seed: int = 0
     # New views of every rendered clip (scenes.dataset.views_of): "mirror" (flipped left to right) and
     # "reverse" (played backwards): four clips' worth of captions per rendered clip. On one base, two-object
-    # clips 0.51 -> 0.61 (docs/training.md, seventh investigation).
+    # clips 0.51 -> 0.61 (docs/journal/ training 07).
     views: tuple[str, ...] = ("mirror", "reverse")
     frames: int = 4
     render_side: int | None = 224
     text_steps: int = 100
     text_batch: int = 64
     # The tower's shape accuracy jumps late: 0.58 of object patches after 800 steps, 0.85 after 1,600,
-    # 0.93 after 2,400 (docs/training.md, third investigation); 3,600 with two torch threads.
+    # 0.93 after 2,400 (docs/journal/ training 03); 3,600 with two torch threads.
     vision_steps: int = 3600
     vision_batch: int = 64
     # 6e-3 rather than 3e-3 once every visible object had a label (scenes.labels): object shape by a linear
-    # probe 0.916 -> 0.945, objects under 12 % of the height 0.76 -> 0.88 (docs/training.md, eighth investigation).
+    # probe 0.916 -> 0.945, objects under 12 % of the height 0.76 -> 0.88 (docs/journal/ training 08).
     vision_lr: float = 6e-3
     # Weight of the warm-up's whole-frame target (vision_warmup.scene_descriptor); 0 leaves it out.
     vision_scene_weight: float = 0.0
     # Random brightness gain (1 +- this) on warm-up frames, so the features do not move with the exposure:
-    # drift read as motion halved and two-object clips 0.11 -> 0.30 (docs/training.md, third investigation).
+    # drift read as motion halved and two-object clips 0.11 -> 0.30 (docs/journal/ training 03).
     vision_gain_jitter: float = 0.25
     # Show half the warm-up's frames mirrored (as the "mirror" view does). One run with it ended its warm-up
     # at a higher loss (0.231 against 0.201) and scored lower (two-object 0.46): off.
     vision_mirror: bool = False
     # Frames of 3 to 5 still objects (split.crowded_jobs) the vision warm-up draws as often as clips' frames:
-    # more objects, and more of them side by side, in every step (docs/training.md, eighth investigation).
+    # more objects, and more of them side by side, in every step (docs/journal/ training 08).
     crowded_frames: int = 16000
     tower_from_scratch: bool = False
     # The LLM layer whose output the token probe reads (hidden_states index: 0 the embeddings, 1 the first layer's).
@@ -130,10 +130,10 @@ TINY_SYNTHETIC = Recipe(
         Stage("align", ("image_text", "video_text"), steps=100, clips_per_step=16, turns_per_clip=1, lr=2e-3),
         # Captions of whole clips only: single-frame pairs teach no motion and halved its supervision.
         # At 2e-3 the loss sat near 0.45 until the cosine decay brought the rate near 1e-3 (step ~2,000); at
-        # 5e-4 it falls from the start and ends at 0.05 instead of 0.09 (docs/training.md, tenth investigation).
+        # 5e-4 it falls from the start and ends at 0.05 instead of 0.09 (docs/journal/ training 10).
         # The token probe (token_probe.py) asks the LLM's second layer, at every video token an object
         # covers, for the object's colour, shape and action so far: two-object clips 0.769 -> 0.914, action
-        # top-1 0.958 -> 0.990, still clips said moving 2 -> 0 of 192 (docs/training.md, eleventh investigation).
+        # top-1 0.958 -> 0.990, still clips said moving 2 -> 0 of 192 (docs/journal/ training 11).
         Stage("pretrain", ("video_text",), steps=4500, clips_per_step=16, turns_per_clip=1, lr=5e-4,
               probe_weight=1.0),
         # Every clip trains its caption and both action questions plus one sampled QA turn; the warmed-up

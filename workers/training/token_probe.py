@@ -6,8 +6,8 @@ one of the LLM's layers (``Recipe.probe_layer``), at every video token an object
 colour and shape and, from the second frame on, what it has done so far (``scenes.token_targets``): the
 motion is worked out at the object's own tokens, next to its colour and shape, and the caption has only
 to read the three there. Without the colour and shape targets the probe taught motion (action top-1
-0.958 -> 0.986) but the caption bound shapes to the wrong object more often (docs/training.md, eleventh
-investigation). The probe (a norm and a linear layer on that layer's hidden states) is training glue:
+0.958 -> 0.986) but the caption bound shapes to the wrong object more often (docs/journal/ training
+investigation 11). The probe (a norm and a linear layer on that layer's hidden states) is training glue:
 it is not saved, and the checkpoint keeps VILA's layout and forward pass.
 """
 from __future__ import annotations

@@ -7,6 +7,7 @@ per window, INVALID_ARGUMENT from a worker going to the DLQ at once, and every o
 from __future__ import annotations
 
 import io
+import threading
 import uuid
 
 import pytest
@@ -116,3 +117,57 @@ def test_routing_escalation_and_invalid_windows(kafka_broker, workers, tmp_path)
     finally:
         dispatcher.stop()
     assert "dispatcher: stats results=4 escalated=1 dlq=1" in dispatcher.log_path.read_text()
+
+
+def test_a_second_dispatcher_joining_under_load_crashes_neither(kafka_broker, workers, tmp_path):
+    """Scaling out rebalances the group while the first member has finished windows not yet committed: its
+    revoke callback commits them (it used to raise "Cannot block on net.run() from the IO thread" and exit)."""
+    kt.ensure_topics(kafka_broker.bootstrap)
+    group = f"dispatcher-scale-{uuid.uuid4().hex[:6]}"
+    streams = [f"scale{i}-{uuid.uuid4().hex[:6]}" for i in range(6)]  # spread over the 4 partitions
+    start_group_at_the_end(kafka_broker.bootstrap, group)
+
+    def dispatcher(name: str) -> Service:
+        return Service(name, tmp_path, "services.dispatcher",
+                       ["--kafka-bootstrap", kafka_broker.bootstrap, "--group-id", group,
+                        "--edge-workers", workers["edge"], "--cloud-workers", workers["cloud"],
+                        "--session-timeout-ms", "6000"])
+
+    def results():
+        return [kt.decode_result(r.value) for r in read_topic(kafka_broker.bootstrap, topics.RESULTS)
+                if kt.header(r.headers, topics.RESULT_GROUP) == group]
+
+    first, second = dispatcher("dispatcher-first"), dispatcher("dispatcher-second")
+    first.start(120)
+    producer = kt.make_producer(kafka_broker.bootstrap, client_id="dispatcher-scale-test")
+    sent: list[FrameWindow] = []
+    joined = threading.Event()
+
+    def send() -> None:  # windows keep arriving until the group has rebalanced: the first member is busy
+        while not joined.wait(0.05):  # a pace for the load, not a wait for something to happen
+            w = window(streams[len(sent) % len(streams)], len(sent) // len(streams), 0.1)
+            producer.send(topics.WINDOWS, key=kt.stream_key(w.stream_id), value=kt.encode_window(w))
+            sent.append(w)
+        producer.flush(30)
+
+    sender = threading.Thread(target=send, daemon=True)
+    try:
+        sender.start()
+        wait_until("the first dispatcher at work", lambda: len(results()) >= 3, 120)
+        second.spawn()
+        wait_until("the second dispatcher in the group", lambda: second.probe() or not second.running(), 120,
+                   every_s=0.2, detail=lambda: second.log_tail(20))
+        joined.set()
+        sender.join(60)
+        want = {w.window_id for w in sent}
+        wait_until("a result for every window", lambda: want <= {r.window_id for r in results()}, 180,
+                   detail=lambda: first.log_tail(20))
+        wait_until("every offset committed",
+                   lambda: group_lag(kafka_broker.bootstrap, group, topics.WINDOWS) == 0, 60)
+        assert first.running(), first.log_tail(30)
+        assert second.running(), second.log_tail(30)
+        assert "rebalance callback" not in first.log_path.read_text()
+    finally:
+        producer.close()
+        second.stop()
+        first.stop()
