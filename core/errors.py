@@ -117,10 +117,23 @@ class BrokerUnavailable(VilaError):
     retryable = True
 
 
+class RecordRefused(InvalidInput):
+    """Kafka will never take this record, however often it is sent (larger than the topic allows, say)."""
+
+    reason = "record-refused"
+
+
 class UndecodableRecord(InvalidInput):
     """A Kafka record whose value is not the message its topic carries (goes to the DLQ)."""
 
     reason = "undecodable-record"
+
+
+class InvalidRecord(UndecodableRecord):
+    """A Kafka record that decodes but cannot be used as it is: a window or result with an impossible time
+    span (NaN, infinite, negative, reversed). Goes to the DLQ like an undecodable one."""
+
+    reason = "invalid-record"
 
 
 class ClusterError(VilaError):

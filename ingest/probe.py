@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 
-from ingest.backoff import Backoff
+from core.backoff import Backoff
 from ingest.config import IngestConfig, SourceInfo
 from ingest.media import open_media
 from ingest.media_errors import is_retryable

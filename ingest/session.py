@@ -24,7 +24,7 @@ from typing import Iterator
 
 import av
 
-from ingest.backoff import Backoff
+from core.backoff import Backoff
 from ingest.config import IngestConfig
 from ingest.decode import Damage, LiveClock, MediaClock, decode_frames
 from ingest.events import EventReporter

@@ -28,8 +28,9 @@ from core.convert import (
     window_from_pb,
     window_to_pb,
 )
-from core.errors import BrokerUnavailable, UndecodableRecord
+from core.errors import BrokerUnavailable, InvalidRecord, UndecodableRecord
 from core.types import FrameWindow, StreamEvent, WindowResult
+from core.windowing import span_problem
 
 log = logging.getLogger("vila.transport.kafka")
 
@@ -182,6 +183,8 @@ def decode_window(raw: bytes | None) -> FrameWindow:
         raise UndecodableRecord("record is not a vila.v1.FrameWindow (no stream_id or window_id)")
     if not m.frames:
         raise UndecodableRecord(f"window {m.window_id} has no frames")
+    if problem := span_problem(m.start, m.end):
+        raise InvalidRecord(f"window {m.window_id}: {problem}")
     return window_from_pb(m)
 
 
@@ -194,6 +197,8 @@ def decode_result(raw: bytes | None) -> WindowResult:
     m = _parse(results_pb2.WindowResult(), raw, "vila.v1.WindowResult")
     if not m.window.stream_id or not m.window.window_id:
         raise UndecodableRecord("record is not a vila.v1.WindowResult (no window reference)")
+    if problem := span_problem(m.window.start, m.window.end):
+        raise InvalidRecord(f"result of window {m.window.window_id}: {problem}")
     return result_from_pb(m)
 
 

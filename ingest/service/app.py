@@ -9,11 +9,16 @@
 4. print ``ready ...`` on stderr;
 5. wait until every stream has ended (files end; cameras end at ``max_seconds``) or ``stop`` is set
    (SIGTERM/SIGINT), logging a progress line every ``stats_interval_s``;
-6. stop the readers, let the senders publish what is queued, flush and close the producer, print
-   one final stats line per stream.
+6. stop the readers, let the senders publish what is queued (for up to ``DRAIN_S``; a window Kafka has
+   not acknowledged by then is counted ``unsent``), close the producer, print one final stats line per
+   stream.
 
-Exit status: 0 when every stream ended cleanly (or was stopped), else the exit code of the first
-stream's error (for example 3 for a missing file); the other streams still ran to their end.
+Kafka going away does not end a stream: each window is held until Kafka takes it (files wait, cameras
+drop their oldest windows once the queue is full, counted).
+
+Exit status: 0 when every stream ended cleanly (or was stopped) with every window published, else the
+exit code of the first stream's error (for example 3 for a missing file, 2 for a window Kafka refused,
+5 for windows left unsent at a stop); the other streams still ran to their end.
 """
 from __future__ import annotations
 
@@ -31,6 +36,7 @@ from ingest.sources import resolve
 from core.signals import stop_on_signals
 from core.startup import run_main
 from core.transport import kafka as kt
+from core.transport.kafka_delivery import Delivery
 
 log = logging.getLogger("vila.ingest")
 
@@ -42,7 +48,7 @@ class IngestApp:
                  on_change: Callable[[StreamStats], None] | None = None) -> None:
         self.settings, self.specs, self.on_change = settings, specs, on_change
         self.publishers: list[StreamPublisher] = []
-        self.producer = None
+        self.delivery: Delivery | None = None
 
     def run(self, stop: threading.Event) -> int:
         """Steps 2-6 of the module docstring (the specs are step 1); the exit status."""
@@ -50,13 +56,12 @@ class IngestApp:
         for spec in self.specs:  # a missing or empty file fails before anything starts
             resolve(spec.source).precheck(spec.source)
         kt.ensure_topics(s.kafka_bootstrap, connect_timeout_s=s.connect_timeout_s)
-        self.producer = kt.make_producer(s.kafka_bootstrap, client_id="vila-ingest",
-                                         connect_timeout_s=s.connect_timeout_s)
+        self.delivery = Delivery(s.kafka_bootstrap, client_id="vila-ingest", send_timeout_s=s.send_timeout_s,
+                                 connect_timeout_s=s.connect_timeout_s)
         try:
             for spec in self.specs:
-                publisher = StreamPublisher(spec, self.producer, queue_size=s.queue_size,
-                                            file_backpressure=s.file_backpressure,
-                                            send_timeout_s=s.send_timeout_s, on_change=self.on_change)
+                publisher = StreamPublisher(spec, self.delivery, queue_size=s.queue_size,
+                                            file_backpressure=s.file_backpressure, on_change=self.on_change)
                 self.publishers.append(publisher)
                 publisher.start()
             print(f"ready ingest streams={','.join(p.spec.stream_id for p in self.publishers)} "
@@ -81,17 +86,23 @@ class IngestApp:
         deadline = time.monotonic() + DRAIN_S
         for p in self.publishers:
             if not p.join(max(0.0, deadline - time.monotonic())):
-                log.warning("stream %s did not stop within %.0f s", p.spec.stream_id, DRAIN_S)
-        if self.producer is not None:
-            self.producer.flush(timeout=10)
-            self.producer.close(timeout=10)
+                log.warning("stream %s: Kafka has not taken its queued windows within %.0f s; giving them up",
+                            p.spec.stream_id, DRAIN_S)
+        for p in self.publishers:
+            p.abandon.set()
+            p.join(DRAIN_S)
+        if self.delivery is not None:
+            self.delivery.close(timeout=10)
         for p in self.publishers:
             print(f"ingest: stats {p.stats.line()}", file=sys.stderr, flush=True)
+            if (unsent := p.unsent_error()) is not None:
+                log.error("%s", unsent)
 
     def _exit_code(self) -> int:
         for p in self.publishers:
-            if p.stats.error is not None:
-                return p.stats.error.exit_code
+            error = p.stats.error or p.unsent_error()
+            if error is not None:
+                return error.exit_code
         return 0
 
 

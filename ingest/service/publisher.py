@@ -1,12 +1,14 @@
 """One stream: a reader thread (decode -> windows) and a sender thread (windows -> Kafka).
 
 Between them sits a bounded queue (``core.queues.BoundedQueue``, the local pipeline's).
-The sender sends one window at a time and waits for Kafka's acknowledgement, so the queue is the
-only buffer: when Kafka is slow, it fills. A live source then drops its oldest window and counts
+The sender delivers one window at a time (``core.transport.kafka_delivery``: held and sent again until
+Kafka acknowledges it, however long Kafka is away), so the queue is the only buffer: when Kafka is slow
+or gone, it fills. A live source then drops its oldest window and counts
 it (a camera cannot wait; the decoder is never stalled); a file waits for room instead, unless
 ``file_backpressure`` is off. Every state change of the source goes to ``vila.events.v1`` with the
 stream's counters in ``extra`` (``published``, ``dropped``, ``failed``), so drops are visible
-downstream; the reader's own reconnect loop (``ingest.session``) handles cameras that drop out.
+downstream. A window counts as ``failed`` only when Kafka refused it for good (too large), and as
+``unsent`` when the process was stopped before Kafka took it; the reader's own reconnect loop (``ingest.session``) handles cameras that drop out.
 """
 from __future__ import annotations
 
@@ -22,9 +24,10 @@ from ingest.service.streams import StreamSpec
 from ingest.sources import resolve
 from core.queues import BoundedQueue
 from core import topics
-from core.errors import VilaError
+from core.errors import BrokerUnavailable, RecordRefused, VilaError
 from core.types import FrameWindow, StreamEvent
 from core.transport import kafka as kt
+from core.transport.kafka_delivery import Delivery
 
 log = logging.getLogger("vila.ingest")
 
@@ -37,7 +40,8 @@ class StreamStats:
     windows: int = 0    # built by the reader
     published: int = 0  # acknowledged by Kafka
     dropped: int = 0    # discarded by the full queue (live sources)
-    failed: int = 0     # Kafka refused or timed out
+    failed: int = 0     # refused by Kafka for good (too large for the topic, ...)
+    unsent: int = 0     # not yet acknowledged when the process was stopped
     state: str = "starting"
     position: float = 0.0
     duration: float | None = None
@@ -46,7 +50,7 @@ class StreamStats:
 
     def line(self) -> str:
         return (f"{self.stream_id}: state={self.state} windows={self.windows} published={self.published} "
-                f"dropped={self.dropped} failed={self.failed}")
+                f"dropped={self.dropped} failed={self.failed}" + (f" unsent={self.unsent}" if self.unsent else ""))
 
 
 @dataclass(frozen=True)
@@ -55,17 +59,22 @@ class _End:
 
 
 class StreamPublisher:
-    """Runs one ``StreamSpec`` into Kafka with ``producer`` (shared by all streams of the process)."""
+    """Runs one ``StreamSpec`` into Kafka with ``delivery`` (shared by all streams of the process).
 
-    def __init__(self, spec: StreamSpec, producer, *, queue_size: int, file_backpressure: bool,
-                 send_timeout_s: float, on_change: Callable[[StreamStats], None] | None = None) -> None:
-        self.spec, self.producer, self.send_timeout_s = spec, producer, send_timeout_s
+    ``stop`` ends the reader (the sender still delivers what is queued); ``abandon`` ends the wait for
+    Kafka too: what is left counts as ``unsent``.
+    """
+
+    def __init__(self, spec: StreamSpec, delivery: Delivery, *, queue_size: int, file_backpressure: bool,
+                 on_change: Callable[[StreamStats], None] | None = None) -> None:
+        self.spec, self.delivery = spec, delivery
         self.on_change = on_change
         live = resolve(spec.source).live is not False  # rtsp, and http/HLS that may turn out live
         self.queue: BoundedQueue[FrameWindow | _End] = BoundedQueue(
             queue_size, drop_oldest=live or not file_backpressure)
         self.stats = StreamStats(spec.stream_id)
         self.stop = threading.Event()
+        self.abandon = threading.Event()
         self._threads = [threading.Thread(target=self._read, name=f"read {spec.stream_id}", daemon=True),
                          threading.Thread(target=self._send, name=f"send {spec.stream_id}", daemon=True)]
         self._last_drop_log = 0.0
@@ -115,10 +124,8 @@ class StreamPublisher:
         counters = {"published": str(self.stats.published), "dropped": str(self.queue.dropped),
                     "failed": str(self.stats.failed)}
         event = dataclasses.replace(event, extra={**event.extra, **counters})
-        try:  # not waited for: events are small and never dropped by the window queue
-            self.producer.send(topics.EVENTS, key=kt.stream_key(event.stream_id), value=kt.encode_event(event))
-        except Exception as exc:  # noqa: BLE001 - Kafka trouble shows in the window counters too
-            log.warning("stream %s: event %s not sent: %s", self.spec.stream_id, event.state.value, exc)
+        # not waited for: events are small and never dropped by the window queue
+        self.delivery.send(topics.EVENTS, key=kt.stream_key(event.stream_id), value=kt.encode_event(event))
         self._changed()
 
     def _progress(self, progress: ingest.Progress) -> None:
@@ -142,15 +149,25 @@ class StreamPublisher:
 
     def _publish(self, window: FrameWindow) -> None:
         try:
-            future = self.producer.send(topics.WINDOWS, key=kt.stream_key(window.stream_id),
-                                        value=kt.encode_window(window))
-            future.get(timeout=self.send_timeout_s)
-        except Exception as exc:  # noqa: BLE001 - counted and logged; the stream goes on
+            delivered = self.delivery.deliver(topics.WINDOWS, key=kt.stream_key(window.stream_id),
+                                              value=kt.encode_window(window), stop=self.abandon)
+        except RecordRefused as error:
             self.stats.failed += 1
-            log.error("stream %s: window %s not published: %s", window.stream_id, window.window_id, exc)
+            self.stats.error = self.stats.error or error
+            log.error("stream %s: window %s not published: %s", window.stream_id, window.window_id, error)
         else:
-            self.stats.published += 1
+            if delivered:
+                self.stats.published += 1
+            else:
+                self.stats.unsent += 1
         self._changed()
+
+    def unsent_error(self) -> BrokerUnavailable | None:
+        """What to exit with when windows were left unacknowledged at the stop."""
+        if not self.stats.unsent:
+            return None
+        return BrokerUnavailable(f"stream {self.spec.stream_id}: {self.stats.unsent} window(s) not published: "
+                                 f"Kafka at {self.delivery.bootstrap} had not acknowledged them when ingest stopped")
 
     def _changed(self) -> None:
         if self.on_change is not None:

@@ -54,7 +54,8 @@ class IngestSettings:
     backoff_max_s: float = field(default=_DEFAULTS.backoff_max_s, metadata=setting("largest reconnect delay, seconds"))
     connect_timeout_s: float = field(default=10.0, metadata=setting(
         "how long to wait for Kafka at start before giving up, seconds"))
-    send_timeout_s: float = field(default=30.0, metadata=setting("how long one window may wait for Kafka's ack"))
+    send_timeout_s: float = field(default=30.0, metadata=setting(
+        "how long Kafka may hold a window unacknowledged before it is sent again (never given up), >= 1"))
     stats_interval_s: float = field(default=10.0, metadata=setting("seconds between progress log lines (0 = off)"))
 
     def __post_init__(self) -> None:
@@ -62,8 +63,8 @@ class IngestSettings:
             raise InvalidInput(f"queue_size: must be in 1..1024, got {self.queue_size}")
         if self.connect_timeout_s <= 0:
             raise InvalidInput(f"connect_timeout_s: must be > 0, got {self.connect_timeout_s}")
-        if self.send_timeout_s <= 0:
-            raise InvalidInput(f"send_timeout_s: must be > 0, got {self.send_timeout_s}")
+        if self.send_timeout_s < 1:
+            raise InvalidInput(f"send_timeout_s: must be >= 1, got {self.send_timeout_s}")
         if self.stats_interval_s < 0:
             raise InvalidInput(f"stats_interval_s: must be >= 0, got {self.stats_interval_s}")
         self.ingest_config()  # validates the windowing fields

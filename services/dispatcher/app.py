@@ -12,9 +12,10 @@
 
 On SIGTERM: stop taking records, let in-flight ones finish, commit, close, exit 0. A window whose
 handling fails (a bad record, a worker's refusal, even a bug: see ``handler``) is dead-lettered and the
-stream goes on. A record whose outcome cannot be produced at all (Kafka gone for longer than the
-producer's delivery timeout) stops the process with exit 1 without committing it, so a restart
-processes it again.
+stream goes on. While Kafka is away, each outcome is held and sent again until Kafka takes it
+(``core.transport.kafka_delivery``); with every ``max_in_flight`` slot waiting, no more records are
+taken, so an outage of any length costs no window and bounded memory. An outcome still unsent at the
+stop stays uncommitted, so the next run redoes it.
 
 All consumer calls run on one dedicated thread (kafka-python's consumer is not thread-safe);
 gRPC and the record tasks run on the event loop.
@@ -32,6 +33,7 @@ from core import topics
 from core.tiers import TIER_NAMES
 from core.transport import kafka as kt
 from core.signals import stop_event_on_signals
+from core.transport.kafka_delivery import Delivery
 from core.transport.kafka_group import GroupConsumer, Partition, Record
 from services.dispatcher.handler import DeadLetter, Outcome, Publish, WindowHandler
 from services.dispatcher.offsets import OffsetTracker
@@ -66,15 +68,16 @@ class Dispatcher:
         self.failed: BaseException | None = None
         self._tasks: set[asyncio.Task] = set()
         self._consumer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vila-consumer")
-        self.producer = None
+        self.delivery: Delivery | None = None
         self.consumer = None
+        self._abandon = asyncio.Event()  # set at shutdown once in-flight windows had their time
 
     async def run(self, stop: asyncio.Event) -> int:
         """Steps 1-5 of the module docstring until ``stop``; the exit status."""
         s = self.settings
         await self._in_consumer_thread(kt.ensure_topics, s.kafka_bootstrap)
-        self.producer = await self._in_consumer_thread(kt.make_producer, s.kafka_bootstrap,
-                                                       client_id="vila-dispatcher")
+        self.delivery = await self._in_consumer_thread(Delivery, s.kafka_bootstrap, client_id="vila-dispatcher",
+                                                       send_timeout_s=s.send_timeout_s)
         self.pool.open()
         self.consumer = await self._in_consumer_thread(
             GroupConsumer.open, s.kafka_bootstrap, group_id=s.group_id, client_id="vila-dispatcher",
@@ -116,49 +119,39 @@ class Dispatcher:
     async def _process(self, record: Record) -> None:
         try:
             outcome = await self.handler.handle(record.value)
-            await self._produce(outcome, record)
-        except Exception as exc:  # noqa: BLE001 - Kafka lost the outcome: uncommitted, a restart redoes it
+            delivered = await self._produce(outcome, record)
+        except Exception as exc:  # noqa: BLE001 - Kafka refused the outcome for good: uncommitted, stop
             log.exception("record %s could not be finished", record)
             self.failed = exc
             return
-        self.tracker.finish(record.partition, record.offset)
+        if delivered:  # else stopped while Kafka was away: uncommitted, the next run redoes it
+            self.tracker.finish(record.partition, record.offset)
 
-    async def _produce(self, outcome: Outcome, record: Record) -> None:
+    async def _produce(self, outcome: Outcome, record: Record) -> bool:
+        """Publish ``outcome``; True once Kafka took it, False when stopped first."""
         if isinstance(outcome, Publish):
             result = outcome.result
             headers = [(topics.RESULT_GROUP, self.settings.group_id.encode())]
             if outcome.escalated:
                 headers.append((topics.RESULT_ESCALATED, outcome.escalated.encode()))
-            future = self.producer.send(topics.RESULTS, key=kt.stream_key(result.stream_id),
-                                        value=kt.encode_result(result), headers=headers)
-            await self._acked(future)
+            if not await self.delivery.deliver_async(topics.RESULTS, key=kt.stream_key(result.stream_id),
+                                                     value=kt.encode_result(result), headers=headers,
+                                                     stop=self._abandon):
+                return False
             self.stats.results += 1
             if outcome.escalated:
                 self.stats.escalated += 1
                 log.info("window %s escalated to cloud: %s", result.window_id, outcome.escalated)
-            return
+            return True
         assert isinstance(outcome, DeadLetter)
         headers = kt.dlq_headers(reason=outcome.reason, stage=outcome.stage, source_topic=record.topic,
                                  partition=record.partition.partition, offset=record.offset)
-        future = self.producer.send(topics.DLQ, key=record.key, value=record.value or b"", headers=headers)
-        await self._acked(future)
+        if not await self.delivery.deliver_async(topics.DLQ, key=record.key, value=record.value or b"",
+                                                 headers=headers, stop=self._abandon):
+            return False
         self.stats.dead_lettered += 1
         log.warning("record %s -> DLQ (%s): %s", record, outcome.stage, outcome.reason)
-
-    async def _acked(self, kafka_future) -> None:
-        """Waits until Kafka acknowledged the record (raises the producer's error)."""
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future = loop.create_future()
-
-        def ok(metadata):
-            loop.call_soon_threadsafe(lambda: done.done() or done.set_result(metadata))
-
-        def failed(exc):
-            loop.call_soon_threadsafe(lambda: done.done() or done.set_exception(exc))
-
-        kafka_future.add_callback(ok)
-        kafka_future.add_errback(failed)
-        await done
+        return True
 
     async def _commit(self) -> None:
         if not self.tracker.committable():
@@ -191,11 +184,14 @@ class Dispatcher:
         if self._tasks:
             log.info("finishing %d windows in flight", len(self._tasks))
             await asyncio.wait(self._tasks, timeout=self.settings.request_timeout_s)
+        self._abandon.set()  # an outcome Kafka has not taken by now stays uncommitted: the next run redoes it
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
         if self.consumer is not None:
             await self._in_consumer_thread(self._commit_now, None)
             await self._in_consumer_thread(self.consumer.close)
-        if self.producer is not None:
-            await self._in_consumer_thread(self.producer.close, timeout=10)
+        if self.delivery is not None:
+            await self._in_consumer_thread(self.delivery.close, timeout=10)
         await self.pool.close()
         self._consumer_thread.shutdown(wait=False)
         log.info("dispatcher stopped: %s", self.stats.line())

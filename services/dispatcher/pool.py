@@ -5,6 +5,11 @@ requests in flight (ties: the least recently picked), retrying retryable failure
 whichever worker is then least loaded (``retryable`` is the reported error type's own: see
 ``core.errors.from_remote``). A worker that just failed with UNAVAILABLE is avoided for a short
 cool-down while another is available. Raises ``WorkerCallFailed`` with the last worker's error.
+
+A worker that is not there or not ready is waited for, however long, and never costs a try: a call is made
+only on a connected channel (``reachable``), and an ``Unavailable`` answer (still loading, shutting down)
+waits with backoff uncounted. So no window is dead-lettered because a worker was not up yet (``cluster up``
+with a backlog); it waits, logged once, and the dispatcher takes no more records meanwhile.
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ import grpc
 from vila.v1 import inference_pb2, inference_pb2_grpc
 
 from core.convert import result_from_pb, window_to_pb
-from core.errors import WorkerCallFailed
+from core.errors import Unavailable, WorkerCallFailed
 from core.transport.grpc_errors import from_rpc_error
 from core.types import FrameWindow, WindowResult
 from services.dispatcher.retry import RetryPolicy
@@ -28,6 +33,8 @@ log = logging.getLogger("vila.dispatcher.pool")
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 COOL_DOWN_S = 1.0
+#: gRPC's reconnect backoff, so that a worker that comes back is found within seconds (gRPC's own grows to 120 s).
+RECONNECT_BACKOFF_MS = (250, 2000)
 
 
 @dataclass
@@ -50,10 +57,14 @@ class WorkerPool:
     timeout_s: float
     _endpoints: dict[str, list[Endpoint]] = field(default_factory=dict)
     _ticks: itertools.count = field(default_factory=itertools.count)
+    waiting: int = 0  # windows waiting now for a reachable worker
 
     def open(self) -> None:
         options = [("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                   ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)]
+                   ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                   ("grpc.initial_reconnect_backoff_ms", RECONNECT_BACKOFF_MS[0]),
+                   ("grpc.min_reconnect_backoff_ms", RECONNECT_BACKOFF_MS[0]),
+                   ("grpc.max_reconnect_backoff_ms", RECONNECT_BACKOFF_MS[1])]
         for tier, addresses in self.workers.items():
             self._endpoints[tier] = []
             for address in addresses:
@@ -65,16 +76,42 @@ class WorkerPool:
             for endpoint in endpoints:
                 await endpoint.channel.close()
 
-    def pick(self, tier: str) -> Endpoint:
-        """The least-loaded endpoint of ``tier``, preferring those not cooling down."""
+    def pick(self, tier: str, among: Sequence[Endpoint] | None = None) -> Endpoint:
+        """The least-loaded endpoint of ``tier`` (or of ``among``), preferring those not cooling down."""
         now = time.monotonic()
-        return min(self._endpoints[tier], key=lambda e: (e.cool_until > now, e.in_flight, e.picked))
+        return min(among or self._endpoints[tier], key=lambda e: (e.cool_until > now, e.in_flight, e.picked))
+
+    async def reachable(self, tier: str, window: FrameWindow) -> list[Endpoint]:
+        """The endpoints of ``tier`` with a connected channel; waits, however long, while there is none."""
+        endpoints = self._endpoints[tier]
+        announced = False
+        while True:
+            states = [e.channel.get_state(try_to_connect=True) for e in endpoints]
+            ready = [e for e, state in zip(endpoints, states) if state == grpc.ChannelConnectivity.READY]
+            if ready:
+                if announced:
+                    log.info("window %s: a %s worker is reachable again", window.window_id, tier)
+                return ready
+            if not announced:
+                announced = True
+                log.warning("window %s waits: no %s worker is reachable (%s)", window.window_id, tier,
+                            ", ".join(e.address for e in endpoints))
+            self.waiting += 1
+            changes = [asyncio.ensure_future(e.channel.wait_for_state_change(state))
+                       for e, state in zip(endpoints, states)]
+            try:
+                await asyncio.wait(changes, timeout=RECONNECT_BACKOFF_MS[1] / 1000,
+                                   return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                self.waiting -= 1
+                for change in changes:
+                    change.cancel()
 
     async def caption(self, tier: str, window: FrameWindow) -> WindowResult:
         request = inference_pb2.CaptionRequest(window=window_to_pb(window), labels=list(self.labels))
-        attempt = 0
+        attempt = waits = 0  # tries that got an answer; waits for a worker that was not ready
         while True:
-            endpoint = self.pick(tier)
+            endpoint = self.pick(tier, await self.reachable(tier, window))
             endpoint.in_flight += 1
             endpoint.picked = next(self._ticks)
             try:
@@ -82,14 +119,21 @@ class WorkerPool:
                 return result_from_pb(reply)
             except grpc.aio.AioRpcError as exc:
                 error = from_rpc_error(exc)
-                if exc.code() == grpc.StatusCode.UNAVAILABLE:
+                not_ready = isinstance(error, Unavailable)  # loading, shutting down, gone: waited for, uncounted
+                if not_ready:
                     endpoint.cool_until = time.monotonic() + COOL_DOWN_S
-                if not error.retryable or attempt >= self.policy.retries:
+                if not error.retryable or (not not_ready and attempt >= self.policy.retries):
                     raise WorkerCallFailed(error, attempt + 1, endpoint.address) from None
-                delay = self.policy.delay(attempt)
-                log.info("window %s: %s from %s (%s); retry %d in %.2f s", window.window_id, exc.code().name,
-                         endpoint.address, error, attempt + 1, delay)
+                delay = self.policy.delay(min(waits, 4) if not_ready else attempt)
+                if not_ready and waits == 0:
+                    log.warning("window %s waits: %s %s (%s)", window.window_id, tier, endpoint.address, error)
+                elif not not_ready:
+                    log.info("window %s: %s from %s (%s); retry %d in %.2f s", window.window_id,
+                             exc.code().name, endpoint.address, error, attempt + 1, delay)
             finally:
                 endpoint.in_flight -= 1
-            attempt += 1
+            if not_ready:
+                waits += 1
+            else:
+                attempt += 1
             await asyncio.sleep(delay)

@@ -45,6 +45,8 @@ class DispatcherSettings:
     request_timeout_s: float = field(default=60.0, metadata=setting("deadline of one worker call, seconds"))
     session_timeout_ms: int = field(default=30000, metadata=setting(
         "Kafka group session timeout, ms (6000..300000): how soon a dead dispatcher's partitions move on"))
+    send_timeout_s: float = field(default=30.0, metadata=setting(
+        "how long Kafka may hold a result unacknowledged before it is sent again (never given up), >= 1"))
     internal_retries: int = field(default=2, metadata=setting(
         "extra tries of a window whose handling raised an unexpected error (a bug), 0..10; then DLQ 'internal'"))
 
@@ -57,6 +59,7 @@ class DispatcherSettings:
             ("request_timeout_s", self.request_timeout_s > 0, "> 0"),
             ("session_timeout_ms", 6000 <= self.session_timeout_ms <= 300000, "in 6000..300000"),
             ("internal_retries", 0 <= self.internal_retries <= 10, "in 0..10"),
+            ("send_timeout_s", self.send_timeout_s >= 1, ">= 1"),
         ]
         for name, ok, bound in checks:
             if not ok:

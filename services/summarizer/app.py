@@ -21,7 +21,8 @@ from core.transport import redis as redis_adapter
 from core.signals import stop_event_on_signals
 from core.startup import run_main
 from core.transport.grpc_server import GrpcServer
-from core.transport.kafka import ensure_topics, make_producer
+from core.transport.kafka import ensure_topics
+from core.transport.kafka_delivery import Delivery
 from core.transport.kafka_group import GroupConsumer
 from services.summarizer.consumer import ResultsConsumer
 from services.summarizer.reader import SummaryReader
@@ -49,7 +50,7 @@ async def serve(settings: SummarizerSettings) -> int:
         GroupConsumer.open, settings.kafka_bootstrap, group_id=settings.group_id, client_id="vila-summarizer",
         topics=(topics.RESULTS, topics.EVENTS), max_poll_records=settings.max_poll_records,
         session_timeout_ms=settings.session_timeout_ms, heartbeat_interval_ms=settings.session_timeout_ms // 3)
-    dlq = await asyncio.to_thread(make_producer, settings.kafka_bootstrap, client_id="vila-summarizer-dlq")
+    dlq = await asyncio.to_thread(Delivery, settings.kafka_bootstrap, client_id="vila-summarizer-dlq")
     consumer = ResultsConsumer(kafka_consumer, store, dlq=dlq, max_records=settings.max_poll_records)
     # 4. The gRPC server (NOT_SERVING until step 6).
     read_client = redis_adapter.connect_async(settings.redis_url)

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 import redis
 
 from core import topics
-from core.errors import UndecodableRecord, describe
+from core.errors import RecordRefused, UndecodableRecord, describe
 from core.transport.kafka import decode_event, decode_result, dlq_headers
 from core.transport.kafka_group import GroupConsumer, Record
+from core.transport.kafka_delivery import Delivery
 from core.types import StreamEvent, WindowResult
 from services.summarizer.store import SummaryStore
 
@@ -49,11 +50,13 @@ class _Decoded:
 class ResultsConsumer:
     """Reads ``vila.results.v1`` and ``vila.events.v1`` into the store until ``stop`` is set.
 
-    ``consumer`` is a subscribed group member (``GroupConsumer.open``). ``dlq`` (a producer) receives
-    the records that cannot be stored; without it they are logged and skipped.
+    ``consumer`` is a subscribed group member (``GroupConsumer.open``). ``dlq`` (a ``Delivery``) receives
+    the records that cannot be stored, each acknowledged before the batch is committed; without it they
+    are logged and skipped.
     """
 
-    def __init__(self, consumer: GroupConsumer, store: SummaryStore, *, dlq=None, max_records: int = 200,
+    def __init__(self, consumer: GroupConsumer, store: SummaryStore, *, dlq: Delivery | None = None,
+                 max_records: int = 200,
                  retry_backoff_s: float = 1.0, internal_retries: int = 2):
         self.consumer = consumer
         self.store = store
@@ -62,19 +65,19 @@ class ResultsConsumer:
         self.retry_backoff_s = retry_backoff_s
         self.internal_retries = internal_retries
         self.stats = ConsumerStats()
+        self._stop = threading.Event()
+        self._undelivered = False  # a dead letter Kafka had not taken when told to stop
 
     def run(self, stop: threading.Event) -> None:
         """Poll, store, commit until ``stop`` is set; leaves uncommitted work for the next owner."""
+        self._stop = stop
         while not stop.is_set():
             records = self.consumer.poll(timeout_ms=500, max_records=self.max_records)
             if not records:
                 continue
-            dead_before = self.stats.dead_lettered
             decoded = self._decode(records)
-            if not self._store(decoded, stop):
-                return  # stopping while Redis is down: the batch stays uncommitted and is replayed
-            if self.dlq is not None and self.stats.dead_lettered > dead_before:
-                self.dlq.flush()  # acknowledged before the offsets move past the dead-lettered records
+            if not self._store(decoded, stop) or self._undelivered:
+                return  # stopping while Redis or Kafka is away: the batch stays uncommitted and is replayed
             # A failed commit (the group rebalanced) is logged there: the new owner replays, harmlessly.
             self.consumer.commit()
             self.stats.batches += 1
@@ -145,8 +148,12 @@ class ResultsConsumer:
         if self.dlq is None:
             return
         try:
-            self.dlq.send(topics.DLQ, key=record.key, value=record.value or b"",
-                          headers=dlq_headers(reason=reason, stage=STAGE, source_topic=record.topic,
-                                              partition=record.partition.partition, offset=record.offset))
-        except Exception as exc:  # noqa: BLE001 - the producer's own failure: logged, the stream goes on
+            delivered = self.dlq.deliver(topics.DLQ, key=record.key, value=record.value or b"",
+                                         headers=dlq_headers(reason=reason, stage=STAGE, source_topic=record.topic,
+                                                             partition=record.partition.partition,
+                                                             offset=record.offset),
+                                         stop=self._stop)
+        except RecordRefused as exc:  # the record came from Kafka, so this is not expected: logged, go on
             log.error("could not dead-letter %s: %s", record, exc)
+            return
+        self._undelivered = self._undelivered or not delivered

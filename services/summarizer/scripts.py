@@ -9,6 +9,11 @@ Run with EVALSHA; every key a script touches is passed in KEYS. Float arguments 
 #: Returns 1 new entry, 2 replaced an entry, 0 identical entry already stored (redelivery: nothing
 #: changes, nothing is pushed), -1 kept the stored entry because it has a higher rank.
 WRITE_ENTRY = """
+-- Check, then write: a Lua script is not rolled back by an error, so nothing may fail after the first write.
+local s, e = tonumber(ARGV[3]), tonumber(ARGV[4])
+if not s or not e or s ~= s or e ~= e or s < 0 or e < s or e == math.huge then
+  return redis.error_reply('invalid time span ' .. ARGV[3] .. '..' .. ARGV[4] .. ' of window ' .. ARGV[2])
+end
 local old = redis.call('HGET', KEYS[4], ARGV[2])
 local status = 1
 if old then

@@ -1,4 +1,5 @@
-"""Session fixture ``kafka_broker``: one real single-node Kafka (KRaft, on the JVM) for the whole test session.
+"""Kafka fixtures: ``kafka_broker``, one real single-node Kafka (KRaft, on the JVM) for the whole test session, and
+``own_kafka_broker``, a module's own that its tests may take down (outages).
 
 Use ``kafka_broker.bootstrap`` ("127.0.0.1:PORT") as ``bootstrap_servers``. Topics are not created automatically:
 create them (``ensure_topics``) or use unique names per test. ``kafka_broker.restart()`` stops and starts it on the
@@ -14,7 +15,7 @@ import pytest
 from services.cluster import KafkaBroker, free_port
 from core.errors import MissingDependency
 
-__all__ = ["kafka_broker"]
+__all__ = ["kafka_broker", "own_kafka_broker"]
 
 KAFKA_START_TIMEOUT_S = 120.0  # the JVM starts in seconds, but the test machines' two cores are shared
 
@@ -23,6 +24,22 @@ KAFKA_START_TIMEOUT_S = 120.0  # the JVM starts in seconds, but the test machine
 def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
     try:
         broker = KafkaBroker(tmp_path_factory.mktemp("kafka"), port=free_port(), controller_port=free_port(),
+                             die_with_parent=True)
+    except MissingDependency as exc:
+        pytest.skip(str(exc))
+    broker.start(KAFKA_START_TIMEOUT_S)
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="module")
+def own_kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+    """A broker of the module's own, which its tests may stop and restart (outages) without touching the
+    session's; it is running again at the end of each test that uses it."""
+    try:
+        broker = KafkaBroker(tmp_path_factory.mktemp("own-kafka"), port=free_port(), controller_port=free_port(),
                              die_with_parent=True)
     except MissingDependency as exc:
         pytest.skip(str(exc))

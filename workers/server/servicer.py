@@ -19,6 +19,7 @@ from core.convert import actions_to_pb, result_to_pb, window_from_pb
 from core.errors import InvalidRequest, Unavailable
 from core.transport.grpc_errors import mapped
 from core.types import FrameWindow
+from core.windowing import span_problem
 from workers.engine.batcher import Batched
 from workers.engine.engine import InferenceEngine
 
@@ -61,7 +62,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServicer):
 
     @_guard
     async def Caption(self, request: inference_pb2.CaptionRequest, context) -> results_pb2.WindowResult:
-        done = await self.engine.caption(window_from_pb(request.window), prompt=request.prompt,
+        done = await self.engine.caption(_window(request), prompt=request.prompt,
                                          labels=tuple(request.labels), max_new_tokens=request.max_new_tokens)
         _answer(context, done)
         return result_to_pb(done.value)
@@ -69,14 +70,14 @@ class InferenceServicer(inference_pb2_grpc.InferenceServicer):
     @_guard
     async def RecognizeActions(self, request: inference_pb2.RecognizeActionsRequest,
                                context) -> inference_pb2.RecognizeActionsResponse:
-        window = window_from_pb(request.window)
+        window = _window(request)
         done = await self.engine.recognize_actions(window, tuple(request.labels), request.question)
         _answer(context, done)
         return inference_pb2.RecognizeActionsResponse(window=_ref(window), actions=actions_to_pb(done.value))
 
     @_guard
     async def Ask(self, request: inference_pb2.AskRequest, context) -> inference_pb2.AskResponse:
-        window = window_from_pb(request.window)
+        window = _window(request)
         done = await self.engine.ask(window, request.question, request.max_new_tokens)
         _answer(context, done)
         return inference_pb2.AskResponse(window=_ref(window), answer=done.value)
@@ -97,6 +98,13 @@ class InferenceServicer(inference_pb2_grpc.InferenceServicer):
             parameters=info.parameters, dtype=info.dtype, device=info.device,
             frames_per_window=tier.frames_per_window, max_batch_size=tier.max_batch_size,
         )
+
+
+def _window(request) -> FrameWindow:
+    """The request's window; InvalidRequest when its time span is impossible (NaN, negative, reversed)."""
+    if problem := span_problem(request.window.start, request.window.end):
+        raise InvalidRequest(f"window {request.window.window_id}: {problem}")
+    return window_from_pb(request.window)
 
 
 def _ref(window: FrameWindow) -> results_pb2.WindowRef:

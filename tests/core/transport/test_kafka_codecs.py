@@ -4,7 +4,9 @@ from __future__ import annotations
 import pytest
 
 from core import topics
-from core.errors import UndecodableRecord
+from dataclasses import replace
+
+from core.errors import InvalidRecord, UndecodableRecord
 from core.types import ActionScore, Frame, FrameWindow, StreamEvent, StreamState, WindowResult
 from core.transport import kafka as kt
 
@@ -34,6 +36,23 @@ def test_window_without_frames_is_undecodable():
     empty = FrameWindow(stream_id="cam1", window_id="w", seq=0, start=0, end=1, frames=())
     with pytest.raises(UndecodableRecord, match="no frames"):
         kt.decode_window(kt.encode_window(empty))
+
+
+IMPOSSIBLE_SPANS = [((float("nan"), 2.0), "start nan is not a finite number"),
+                    ((0.0, float("inf")), "end inf is not a finite number"),
+                    ((-1.0, 2.0), "start -1.0 is negative"),
+                    ((5.0, 1.0), "end 1.0 is before start 5.0")]
+
+
+@pytest.mark.parametrize("span,problem", IMPOSSIBLE_SPANS)
+def test_a_window_or_result_with_an_impossible_time_span_is_an_invalid_record(span, problem):
+    start, end = span
+    with pytest.raises(InvalidRecord, match=f"window cam1:0:abc: {problem}"):
+        kt.decode_window(kt.encode_window(replace(WINDOW, start=start, end=end)))
+    result = WindowResult(stream_id="cam1", window_id="cam1:0:abc", seq=3, start=start, end=end, caption="x")
+    with pytest.raises(InvalidRecord, match=f"result of window cam1:0:abc: {problem}"):
+        kt.decode_result(kt.encode_result(result))
+    assert InvalidRecord.reason == "invalid-record" and issubclass(InvalidRecord, UndecodableRecord)  # -> DLQ
 
 
 def test_a_result_is_not_a_window():

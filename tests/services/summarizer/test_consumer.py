@@ -7,6 +7,7 @@ import uuid
 
 from core import topics
 from core.transport import kafka as kt
+from core.transport.kafka_delivery import Delivery
 from core.transport.kafka_group import GroupConsumer
 from services.summarizer.consumer import ResultsConsumer
 from services.summarizer.keys import StreamKeys
@@ -40,7 +41,8 @@ def test_a_bug_on_one_record_dead_letters_it_as_internal_and_the_stream_goes_on(
     consumer = GroupConsumer.open(kafka_broker.bootstrap, group_id=group, client_id="test-consumer",
                                   topics=[topics.RESULTS], auto_offset_reset="latest")
     store = BuggyStore(client, bad)
-    loop = ResultsConsumer(consumer, store, dlq=producer, internal_retries=2)
+    loop = ResultsConsumer(consumer, store, dlq=Delivery(kafka_broker.bootstrap, client_id="test-dlq"),
+                           internal_retries=2)
     stop = threading.Event()
     thread = threading.Thread(target=loop.run, args=(stop,), daemon=True)
     try:

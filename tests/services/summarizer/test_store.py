@@ -6,6 +6,7 @@ import random
 from dataclasses import replace
 
 import pytest
+import redis
 import redis.asyncio as aioredis
 
 from services.aggregation import StreamAggregator
@@ -152,3 +153,15 @@ def test_every_key_is_under_the_vila_prefix(store, client):
     assert names == {f"vila:stream:{sid}:{suffix}" for suffix in (
         "meta", "timeline", "entries", "segments", "segment_runs", "summary", "events")}
     assert client.sismember("vila:streams", sid) and client.exists("vila:updates")
+
+
+@pytest.mark.parametrize("start,end", [(float("nan"), 1.0), (2.0, float("inf")), (3.0, 1.0), (-1.0, 1.0)])
+def test_an_impossible_time_span_writes_nothing_at_all(store, client, start, end):
+    """The write script checks before it writes: before, HSET ran and then ZADD failed on NaN, so the window was
+    in ``entries`` but never in ``timeline``, and a retry saw the entry and skipped it."""
+    sid = new_stream_id("span")
+    with pytest.raises(redis.ResponseError, match="invalid time span"):
+        store.write_results([replace(result(sid, 0), start=start, end=end)])
+    k = StreamKeys(sid)
+    assert client.hlen(k.entries) == 0 and client.zcard(k.timeline) == 0 and not client.exists(k.meta)
+    assert not client.sismember(keys.STREAMS, sid)

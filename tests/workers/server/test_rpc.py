@@ -108,6 +108,12 @@ def _window_with(frames) -> inference_pb2.CaptionRequest:
     return inference_pb2.CaptionRequest(window=pb)
 
 
+def _window_at(start: float, end: float) -> inference_pb2.CaptionRequest:
+    request = caption_request(0)
+    request.window.start, request.window.end = start, end
+    return request
+
+
 GOOD = jpeg_bytes(scene_frames(1)[0])
 BAD_REQUESTS = {
     "no frames": (lambda s: s.Caption(_window_with([])), "no frames"),
@@ -123,6 +129,9 @@ BAD_REQUESTS = {
     "blank label": (lambda s: s.Caption(caption_request(0, labels=["a car", " "])), "label 1 is blank"),
     "token budget": (lambda s: s.Caption(caption_request(0, max_new_tokens=5000)), "max_new_tokens"),
     "empty text": (lambda s: s.SummarizeText(inference_pb2.SummarizeTextRequest(text="")), "text is empty"),
+    "NaN start": (lambda s: s.Caption(_window_at(float("nan"), 1.0)), "start nan is not a finite number"),
+    "reversed window": (lambda s: s.Ask(inference_pb2.AskRequest(window=_window_at(3.0, 1.0).window,
+                                                                 question="what?")), "end 1.0 is before start 3.0"),
 }
 
 

@@ -1,7 +1,7 @@
 """Exponential backoff with full jitter."""
 import random
 
-from ingest.backoff import Backoff
+from core.backoff import Backoff
 
 
 def test_ceiling_grows_by_the_multiplier_up_to_the_cap():
