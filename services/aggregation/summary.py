@@ -10,8 +10,8 @@ from core.types import Segment, Summary, TimelineEntry
 
 log = logging.getLogger("vila.aggregation.summary")
 
-#: ``generate(prompts) -> texts``: the model's text generation (``VilaModel.generate_text``
-#: locally, the worker's ``SummarizeText`` in the cluster).
+#: ``generate(prompts) -> texts``: the model's text generation (``LocalEngine.generate`` locally, which
+#: runs the engine's ``summarize_text``, as the worker's ``SummarizeText`` does in the cluster).
 GenerateFn = Callable[[list[str]], list[str]]
 
 def _span(entries: Sequence[TimelineEntry]) -> tuple[float, float]:

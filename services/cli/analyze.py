@@ -173,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
         on_window=display.window_done, on_event=display.event,
     )
     stop = threading.Event()
-    generate = (lambda prompts: model.generate_text(prompts)) if args.summary == "model" else None
+    generate = engine.generate if args.summary == "model" else None
     with _stop_on_ctrl_c(stop):
         try:
             outcome = pipeline.run(stop, generate=generate)

@@ -1,7 +1,8 @@
 """The local cluster: Kafka, Redis, one worker per tier, the dispatcher and the summarizer as detached processes.
 
 ``up`` starts them in two stages (the backing services, then our deployables, which need Kafka and Redis),
-waits until each is healthy and returns their status; ``status`` probes what the run directory records;
+waits until each is healthy, then starts the supervisor (``services/cluster/supervisor.py``: a component that
+stops is started again, with backoff) and returns their status; ``status`` probes what the run directory records;
 ``down`` stops everything in reverse order. Each component leaves ``<name>.log`` and ``<name>.pid`` in the run
 directory (``~/.cache/vila-stream/cluster`` by default); Kafka's and Redis's data live there too and survive
 ``down``/``up``.
@@ -24,10 +25,11 @@ from services.cluster.paths import default_run_dir
 from services.cluster.ports import require_free
 from services.cluster.process import ManagedProcess, ProcessRecord, stop_record
 from services.cluster.redis_server import RedisServer
+from services.cluster.supervisor import NAME as SUPERVISOR
 from core.errors import ClusterError
 
-#: Start order; ``down`` goes the other way.
-COMPONENTS = ("kafka", "redis", "worker-edge", "worker-cloud", "dispatcher", "summarizer")
+#: Start order; ``down`` goes the other way (the supervisor first, so that nothing it stops comes back).
+COMPONENTS = ("kafka", "redis", "worker-edge", "worker-cloud", "dispatcher", "summarizer", SUPERVISOR)
 READY_PREFIX = "ready "
 
 
@@ -117,7 +119,11 @@ def plan(config: ClusterConfig) -> list[list[ManagedProcess]]:
         ["--kafka-bootstrap", config.kafka_bootstrap, "--redis-url", config.redis_url,
          "--host", config.host, "--port", str(config.summarizer_port)],
         config=config, port=config.summarizer_port, health="grpc:vila.v1.Summaries", port_flag="--summarizer-port"))
-    return [[kafka, redis], services]
+    watched = [p.name for p in (kafka, redis, *services)]
+    supervisor = ServiceProcess(SUPERVISOR, run_dir, "services.cluster.supervisor",
+                                ["--run-dir", str(run_dir), "--components", ",".join(watched)],
+                                config=config, port=None, health="ready-line")
+    return [[kafka, redis], services, [supervisor]]
 
 
 def stop_command(run_dir: Path) -> str:

@@ -193,6 +193,7 @@ class ManagedProcess:
             log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(self.argv)}\n".encode())
             log.flush()
             self.extra["log_offset"] = log.tell()  # where this run's output starts
+            self.extra["cwd"] = str(self.cwd)  # so that another invocation can start it again the same way
             try:
                 self._popen = subprocess.Popen(
                     self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,

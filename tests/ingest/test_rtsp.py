@@ -17,6 +17,7 @@ from core.ids import window_id
 from core.types import StreamState
 from tests.ingest.helpers import jpeg_size
 from tests.support.rtsp import free_port, requires_rtsp
+from tests.support.wait import wait_until
 
 pytestmark = [pytest.mark.rtsp, requires_rtsp]
 
@@ -30,6 +31,7 @@ class LiveRun:
 
     def __init__(self, url: str, config: ingest.IngestConfig = LIVE) -> None:
         self.windows, self.events, self.error = [], [], None
+        self.last_progress = time.monotonic()  # when the reader last reported decoding anything
         self.stop = threading.Event()
         self._changed = threading.Condition()
         self._thread = threading.Thread(target=self._run, args=(url, config), daemon=True)
@@ -37,7 +39,8 @@ class LiveRun:
 
     def _run(self, url, config) -> None:
         try:
-            for window in ingest.iter_windows(url, "cam", config, on_event=self._event, stop=self.stop):
+            for window in ingest.iter_windows(url, "cam", config, on_event=self._event, on_progress=self._progress,
+                                              stop=self.stop):
                 with self._changed:
                     self.windows.append(window)
                     self._changed.notify_all()
@@ -45,6 +48,9 @@ class LiveRun:
             self.error = exc
         with self._changed:
             self._changed.notify_all()
+
+    def _progress(self, progress) -> None:
+        self.last_progress = time.monotonic()
 
     def _event(self, event) -> None:
         with self._changed:
@@ -140,9 +146,10 @@ def test_stop_ends_a_stalled_read(rtsp_camera):
                                                         open_timeout_s=2.0, read_timeout_s=2.0))
     run.wait("a first window", lambda: len(run.windows) >= 1)
     rtsp_camera.freeze()
-    # Let the reader block on the silent socket. Nothing signals that it has (the stall event comes only after
-    # the read timeout), so this stays a short pause; the assertions below hold either way.
-    time.sleep(0.3)
+    # The reader blocks on the silent socket: it reports no progress (every 0.5 s of stream time while frames
+    # come; the stall event only after the 2 s read timeout). Stop it once it has been silent for 1 s.
+    wait_until("the reader silent for 1 s", lambda: time.monotonic() - run.last_progress >= 1.0, 5,
+               every_s=0.05)
     run.finish()  # returns only if the blocked read was bounded by the read timeout
     assert run.events[-1].state is StreamState.ENDED and run.events[-1].detail == "stopped"
     assert run.error is None

@@ -2,7 +2,8 @@
 
 The engine is asyncio; local mode is threads (an ingest thread feeding a bounded queue). ``LocalEngine``
 owns an event loop on a thread of its own and a one-thread model executor, and offers one synchronous
-call: ``run(windows) -> results``, a result per window in order. Nothing waits for batch-mates
+call: ``run(windows) -> results``, a result per window in order (and ``generate(prompts)`` for a model-written
+summary). Nothing waits for batch-mates
 (``max_wait_ms`` 0): the windows handed over together are the batch, cut into model calls of the tier's
 ``max_batch_size``. A window the engine refuses (``InvalidRequest``) gets ``engine.failed_result``; other
 errors propagate to the caller. Use as a context manager, or ``close()`` when done.
@@ -45,6 +46,11 @@ class LocalEngine:
         return [self.engine.failed_result(w, o) if isinstance(o, InvalidRequest) else o.value
                 for w, o in zip(windows, outcomes)]
 
+    def generate(self, prompts: Sequence[str]) -> list[str]:
+        """The model's text for each prompt, through the engine's ``summarize_text`` (what a worker's
+        ``SummarizeText`` runs): a prompt is its instruction, a newline, then the text (``timeline_prompt``)."""
+        return self._call(self._generate(list(prompts)))
+
     def close(self) -> None:
         """Answer whatever is queued, then stop the loop and the threads."""
         if self._loop.is_closed():
@@ -71,6 +77,13 @@ class LocalEngine:
         for start in range(0, len(windows), room):
             outcomes += await self.engine.caption_many(windows[start:start + room], labels=self.labels)
         return outcomes
+
+    async def _generate(self, prompts: list[str]) -> list[str]:
+        texts = []
+        for prompt in prompts:
+            instruction, _, text = prompt.partition("\n")
+            texts.append((await self.engine.summarize_text(text, instruction)).value)
+        return texts
 
     def _call(self, coroutine):
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()

@@ -97,6 +97,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServicer):
             projector=info.projector, template=info.template, tokens_per_frame=info.tokens_per_frame,
             parameters=info.parameters, dtype=info.dtype, device=info.device,
             frames_per_window=tier.frames_per_window, max_batch_size=tier.max_batch_size,
+            queued=len(self.engine.batcher.queue),
         )
 
 

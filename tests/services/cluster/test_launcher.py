@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +22,7 @@ from services.cli.main import main
 from services.cluster import free_port, launcher
 from services.cluster.ports import port_is_free
 from services.cluster.process import ProcessRecord
+from tests.support.wait import wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
 ENTRY_POINTS = ("workers/__main__.py", "services/dispatcher/__main__.py", "services/summarizer/__main__.py")
@@ -120,11 +123,26 @@ def test_grpcurl_lists_services_and_health_is_serving(started, flag, service):
     assert json.loads(health.stdout)["status"] == "SERVING"
 
 
+def test_a_component_that_dies_is_started_again_by_the_supervisor(started):
+    run_dir = started[0]
+    before = ProcessRecord.load(run_dir / "dispatcher.pid")
+    os.killpg(before.pid, signal.SIGKILL)  # a crash: nothing is told
+
+    def back():
+        now = ProcessRecord.load(run_dir / "dispatcher.pid")
+        return now is not None and now.pid != before.pid and launcher.probe_record(now)[0] and now
+
+    wait_until("the dispatcher started again, and ready", back, 120)
+    log = (run_dir / "supervisor.log").read_text()
+    assert f"dispatcher has stopped (pid {before.pid})" in log and "dispatcher started again" in log
+
+
 def test_down_stops_everything_and_frees_the_ports(started, capsys):
     run_dir, ports, _, _ = started
     records = _records(run_dir)
     assert main(["cluster", "down", "--run-dir", str(run_dir)]) == 0
-    assert "stopped: summarizer, dispatcher, worker-cloud, worker-edge, redis, kafka" in capsys.readouterr().out
+    assert ("stopped: supervisor, summarizer, dispatcher, worker-cloud, worker-edge, redis, kafka"
+            in capsys.readouterr().out)
     assert not any(r.alive() for r in records)
     assert all(port_is_free("127.0.0.1", port) for port in ports.values())
     assert main(["cluster", "status", "--run-dir", str(run_dir)]) == 1

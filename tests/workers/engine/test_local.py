@@ -104,3 +104,15 @@ def test_frame_limit_is_the_engines(tiny_model):
         results = engine.run([window(0, count=5), window(1, count=6)])
     assert results[0].error == ""
     assert results[1].error == "invalid-request: window has 6 frames; at most 5 are accepted (max_frames)"
+
+
+def test_generate_is_the_engines_summarize_text_of_the_same_prompt(tiny_model):
+    """``analyze --summary model`` goes through the engine (as the worker's SummarizeText does), not around it."""
+    from services.aggregation.summary import timeline_prompt
+    from core.types import Segment
+
+    prompt = timeline_prompt([Segment(stream_id="cam", start=0.0, end=2.0, caption="a red circle moves up")])
+    with LocalEngine(tiny_model, get_tier("edge")) as engine:
+        texts = engine.generate([prompt])
+        assert engine.engine.batcher.stats.snapshot()["requests"] >= 1  # the engine ran it
+    assert texts == tiny_model.generate_text([prompt], max_new_tokens=128)  # greedy: the same prompt's text

@@ -123,7 +123,7 @@ def _cli(*args: str, home) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 def test_cli_export_prints_the_max_abs_error(tiny_model_dir, tmp_path):
     out = tmp_path / "out" / "vision.onnx"
-    out.parent.mkdir()  # export refuses a folder that does not exist (tests/cli/test_outputs.py)
+    out.parent.mkdir()  # export refuses a folder that does not exist (tests/services/cli/test_outputs.py)
     run = _cli("model", "export", tiny_model_dir, "--onnx", out, home=tmp_path)
     assert run.returncode == 0, run.stderr
     line = next(l for l in run.stdout.splitlines() if l.startswith("max abs error: "))

@@ -12,8 +12,9 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from vila.v1 import inference_pb2_grpc
+from vila.v1 import inference_pb2, inference_pb2_grpc
 
+from tests.support.wait import wait_until
 from tests.workers.server.harness import caption_request
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -54,9 +55,9 @@ def test_serves_then_drains_in_flight_requests_on_sigterm_and_exits_zero(tiny_mo
             stub = inference_pb2_grpc.InferenceStub(channel)
             # Three requests wait up to 5 s in the batcher for batch-mates; SIGTERM arrives while they wait.
             futures = [stub.Caption.future(caption_request(seq), timeout=60) for seq in range(3)]
-            # Nothing the worker says shows that the requests have arrived (a subprocess; no queue to look at):
-            # a pause well inside their 5 s wait, until the worker has a way to report its queue.
-            time.sleep(2.0)
+            # Info reports the batcher's queue: SIGTERM once all three wait in it.
+            wait_until("three requests in the batcher", lambda: stub.Info(inference_pb2.InfoRequest(),
+                                                                          timeout=10).queued == 3, 4, every_s=0.05)
             process.send_signal(signal.SIGTERM)
             replies = [f.result() for f in futures]
         assert all(r.error == "" and r.window.window_id == f"cam:{i}" for i, r in enumerate(replies))

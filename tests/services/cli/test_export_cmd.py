@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.cli.conftest import assert_clean_error
+from tests.services.cli.conftest import assert_clean_error
 
 TOLERANCE = 1e-3  # the command's default
 

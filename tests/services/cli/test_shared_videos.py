@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_analyze import check_covers
+from tests.services.cli.test_analyze import check_covers
 
-VIDEOS = Path(__file__).resolve().parents[2].parent / "shared" / "videos"
+VIDEOS = Path(__file__).resolve().parents[3].parent / "shared" / "videos"
 CLIPS = sorted(p.name for p in VIDEOS.glob("*") if p.suffix in (".mp4", ".mkv")) if VIDEOS.is_dir() else []
 
 pytestmark = [

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.cli.conftest import assert_clean_error
+from tests.services.cli.conftest import assert_clean_error
 from tests.support.rtsp import requires_rtsp, rtsp_camera, rtsp_clip  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.rtsp, pytest.mark.slow, requires_rtsp]

@@ -13,7 +13,7 @@ from dataclasses import asdict
 
 import pytest
 
-from tests.cli.conftest import assert_clean_error
+from tests.services.cli.conftest import assert_clean_error
 from workers.runtime import load_model
 from workers.runtime.default import SHIPPED_MODEL, SHIPPED_NAME, default_model_path
 from workers.training.evaluate import parse_caption

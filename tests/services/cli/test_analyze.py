@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cli.conftest import assert_clean_error
+from tests.services.cli.conftest import assert_clean_error
 from tests.support.video_fixtures import make_clip
 
 pytestmark = pytest.mark.slow

@@ -9,7 +9,7 @@ import pytest
 
 from core.errors import InvalidInput
 from services.cli.outputs import check_output_dir, check_output_file
-from tests.cli.conftest import assert_clean_error
+from tests.services.cli.conftest import assert_clean_error
 from tests.support.video_fixtures import make_clip
 
 NOT_WRITABLE = Path("/proc")  # refuses new files even to root, who ignores permission bits

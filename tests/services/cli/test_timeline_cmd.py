@@ -13,7 +13,7 @@ import pytest
 from services.aggregation import StreamAggregator
 from services.cluster import free_port
 from services.summarizer.store import SummaryStore
-from tests.cli.conftest import assert_clean_error
+from tests.services.cli.conftest import assert_clean_error
 from tests.services.summarizer.helpers import SummariesServerThread, new_stream_id, result
 
 ANALYZE_WINDOW_KEYS = {"window_id", "start", "end", "caption", "actions", "activity"}

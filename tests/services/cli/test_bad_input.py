@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cli.conftest import assert_clean_error
+from tests.services.cli.conftest import assert_clean_error
 from tests.support.rtsp import free_port
 from tests.support.video_fixtures import make_audio_only, make_clip, make_unsupported_codec_clip
 
