@@ -8,6 +8,8 @@ partition. Values are serialized ``vila.v1`` protobuf messages:
 ``RESULTS``                   ``vila.v1.WindowResult`` (dispatcher -> summarizer)
 ``EVENTS``                    ``vila.v1.StreamEvent`` (ingest -> summarizer)
 ``DLQ``                       the original record bytes, with the reason in headers
+``INGEST_PROGRESS``           JSON: the last window of a file ingest published
+                              (compacted; ``ingest/service/resume.py``)
 ============================  ==================================================
 """
 from __future__ import annotations
@@ -16,8 +18,11 @@ WINDOWS = "vila.windows.v1"
 RESULTS = "vila.results.v1"
 EVENTS = "vila.events.v1"
 DLQ = "vila.windows.dlq.v1"
+INGEST_PROGRESS = "vila.ingest.progress.v1"
 
-ALL = (WINDOWS, RESULTS, EVENTS, DLQ)
+ALL = (WINDOWS, RESULTS, EVENTS, DLQ, INGEST_PROGRESS)
+#: Topics that keep only the latest record per key.
+COMPACTED = frozenset({INGEST_PROGRESS})
 
 #: Partitions per topic when a service creates it (single broker, replication 1).
 DEFAULT_PARTITIONS = 4

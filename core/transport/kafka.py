@@ -110,8 +110,10 @@ def ensure_topics(bootstrap: str, names: Iterable[str] = topics.ALL, *,
         missing = [n for n in names if n not in set(admin.list_topics())]
         created = []
         for name in missing:
-            spec = {name: {"num_partitions": partitions, "replication_factor": replication,
-                           "configs": {"max.message.bytes": str(TOPIC_MAX_MESSAGE_BYTES)}}}
+            configs = {"max.message.bytes": str(TOPIC_MAX_MESSAGE_BYTES)}
+            if name in topics.COMPACTED:
+                configs["cleanup.policy"] = "compact"
+            spec = {name: {"num_partitions": partitions, "replication_factor": replication, "configs": configs}}
             try:
                 admin.create_topics(spec, timeout_ms=15_000, wait_for_metadata=True)
                 created.append(name)

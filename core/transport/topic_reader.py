@@ -24,6 +24,8 @@ def read_topic(bootstrap: str, topic: str, *, key: str | None = None, timeout_s:
                              max_partition_fetch_bytes=FETCH_MAX_BYTES, fetch_max_bytes=FETCH_MAX_BYTES)
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        if not partitions:  # the topic does not exist (yet): nothing in it
+            return []
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
         ends = consumer.end_offsets(partitions)

@@ -13,6 +13,9 @@
    not acknowledged by then is counted ``unsent``), close the producer, print one final stats line per
    stream.
 
+A local file ingested again under the same stream id goes on after the last window an earlier run
+published (``ingest/service/resume.py``; ``--from-start`` publishes everything again).
+
 Kafka going away does not end a stream: each window is held until Kafka takes it (files wait, cameras
 drop their oldest windows once the queue is full, counted).
 
@@ -30,6 +33,7 @@ import time
 from typing import Callable
 
 from ingest.service.publisher import StreamPublisher, StreamStats
+from ingest.service.resume import FileMark, published_through
 from ingest.service.settings import IngestSettings, add_ingest_arguments, settings_from
 from ingest.service.streams import StreamSpec
 from ingest.sources import resolve
@@ -60,8 +64,10 @@ class IngestApp:
                                  connect_timeout_s=s.connect_timeout_s)
         try:
             for spec in self.specs:
+                mark, through = self._resume_point(spec)
                 publisher = StreamPublisher(spec, self.delivery, queue_size=s.queue_size,
-                                            file_backpressure=s.file_backpressure, on_change=self.on_change)
+                                            file_backpressure=s.file_backpressure, on_change=self.on_change,
+                                            mark=mark, published_through=through)
                 self.publishers.append(publisher)
                 publisher.start()
             print(f"ready ingest streams={','.join(p.spec.stream_id for p in self.publishers)} "
@@ -70,6 +76,19 @@ class IngestApp:
         finally:
             self._stop()
         return self._exit_code()
+
+    def _resume_point(self, spec: StreamSpec) -> tuple[FileMark | None, int | None]:
+        """A local file's identity and the last window an earlier run published of it (``resume``)."""
+        if resolve(spec.source).name != "file":
+            return None, None
+        mark = FileMark.of(spec.source)
+        if self.settings.from_start:
+            return mark, None
+        through = published_through(self.settings.kafka_bootstrap, spec.stream_id, mark)
+        if through is not None:
+            log.info("stream %s: an earlier run published windows 0..%d of %s; going on after them "
+                     "(--from-start publishes every window again)", spec.stream_id, through, spec.source)
+        return mark, through
 
     def _wait(self, stop: threading.Event) -> None:
         next_stats = time.monotonic() + (self.settings.stats_interval_s or float("inf"))

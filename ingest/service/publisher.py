@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import ingest
+from ingest.service.resume import FileMark, progress_record
 from ingest.service.streams import StreamSpec
 from ingest.sources import resolve
 from core.queues import BoundedQueue
@@ -42,6 +43,7 @@ class StreamStats:
     dropped: int = 0    # discarded by the full queue (live sources)
     failed: int = 0     # refused by Kafka for good (too large for the topic, ...)
     unsent: int = 0     # not yet acknowledged when the process was stopped
+    skipped: int = 0    # a file's windows an earlier run published (``resume``): cut again, not published
     state: str = "starting"
     position: float = 0.0
     duration: float | None = None
@@ -50,7 +52,8 @@ class StreamStats:
 
     def line(self) -> str:
         return (f"{self.stream_id}: state={self.state} windows={self.windows} published={self.published} "
-                f"dropped={self.dropped} failed={self.failed}" + (f" unsent={self.unsent}" if self.unsent else ""))
+                f"dropped={self.dropped} failed={self.failed}" + (f" unsent={self.unsent}" if self.unsent else "")
+                + (f" skipped={self.skipped}" if self.skipped else ""))
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,12 @@ class StreamPublisher:
     """
 
     def __init__(self, spec: StreamSpec, delivery: Delivery, *, queue_size: int, file_backpressure: bool,
-                 on_change: Callable[[StreamStats], None] | None = None) -> None:
+                 on_change: Callable[[StreamStats], None] | None = None, mark: FileMark | None = None,
+                 published_through: int | None = None) -> None:
+        """``mark``: the local file's identity (progress is recorded for it); ``published_through``: the
+        last window seq an earlier run published of it (those are skipped)."""
         self.spec, self.delivery = spec, delivery
+        self.mark, self.published_through = mark, published_through
         self.on_change = on_change
         live = resolve(spec.source).live is not False  # rtsp, and http/HLS that may turn out live
         self.queue: BoundedQueue[FrameWindow | _End] = BoundedQueue(
@@ -96,6 +103,9 @@ class StreamPublisher:
             for window in ingest.iter_windows(self.spec.source, self.spec.stream_id, self.spec.ingest,
                                               on_event=self._event, on_progress=self._progress, stop=self.stop):
                 self.stats.windows += 1
+                if self.published_through is not None and window.seq <= self.published_through:
+                    self.stats.skipped += 1
+                    continue
                 if not self.queue.put(window, stop=self.stop):
                     break
                 self._note_drops()
@@ -158,6 +168,9 @@ class StreamPublisher:
         else:
             if delivered:
                 self.stats.published += 1
+                if self.mark is not None:
+                    self.delivery.send(topics.INGEST_PROGRESS, key=kt.stream_key(window.stream_id),
+                                       value=progress_record(self.mark, window.seq, window.end))
             else:
                 self.stats.unsent += 1
         self._changed()

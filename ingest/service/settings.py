@@ -57,6 +57,8 @@ class IngestSettings:
     send_timeout_s: float = field(default=30.0, metadata=setting(
         "how long Kafka may hold a window unacknowledged before it is sent again (never given up), >= 1"))
     stats_interval_s: float = field(default=10.0, metadata=setting("seconds between progress log lines (0 = off)"))
+    from_start: bool = field(default=False, metadata=setting(
+        "files: publish every window, also those an earlier run of the same file and stream id published"))
 
     def __post_init__(self) -> None:
         if not 1 <= self.queue_size <= 1024:

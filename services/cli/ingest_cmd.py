@@ -53,7 +53,9 @@ class _Bars:
                 self._bars[stats.stream_id] = bar
             bar.n = min(bar.total, stats.position) if timed else stats.windows
             bar.set_postfix_str(f"{stats.state} published={stats.published} dropped={stats.dropped}"
-                                + (f" failed={stats.failed}" if stats.failed else ""), refresh=True)
+                                + (f" failed={stats.failed}" if stats.failed else "")
+                                + (f" skipped={stats.skipped} (published before)" if stats.skipped else ""),
+                                refresh=True)
 
     def close(self) -> None:
         with self._lock:
