@@ -8,10 +8,12 @@ An unreachable summarizer is one line on stderr and exit code 5.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import signal
 
 from services.aggregation.timeline import format_clock
+from core.errors import UnknownStream
 from core.types import StreamEvent, TimelineEntry
 
 
@@ -58,6 +60,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Follows the summarizer live until Ctrl-C (or --count updates).")
     p.add_argument("streams", nargs="*", metavar="STREAM", help="stream ids (default: every stream)")
     p.add_argument("--count", type=int, metavar="N", help="stop after N updates")
+    p.add_argument("--new", action="store_true",
+                   help="also follow named streams that have stored nothing yet (a camera about to start); "
+                        "without it such a stream is an error")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     _server_option(p)
     p.set_defaults(func=run_watch)
@@ -154,7 +159,12 @@ def run_watch(args: argparse.Namespace) -> int:
 def _follow(args: argparse.Namespace) -> None:
     seen = 0
     with _client(args) as client:
-        for update in client.watch(args.streams):
+        try:
+            updates = client.watch(args.streams, wait_for_new=args.new)
+            first = next(updates, None)
+        except UnknownStream as exc:
+            raise UnknownStream(f"{exc} (`watch --new` waits for a stream that has not started)") from None
+        for update in itertools.chain([first] if first is not None else [], updates):
             if args.json:
                 print(json.dumps(_update_json(update)), flush=True)
             elif isinstance(update, TimelineEntry):

@@ -6,6 +6,9 @@ whichever worker is then least loaded (``retryable`` is the reported error type'
 ``core.errors.from_remote``). A worker that just failed with UNAVAILABLE is avoided for a short
 cool-down while another is available. Raises ``WorkerCallFailed`` with the last worker's error.
 
+A worker that stops answering its health probes is ejected (``ejection``): not picked, and the calls it
+holds are cancelled and tried again elsewhere, uncounted; it is put back when it answers SERVING again.
+
 A worker that is not there or not ready is waited for, however long, and never costs a try: a call is made
 only on a connected channel (``reachable``), and an ``Unavailable`` answer (still loading, shutting down)
 waits with backoff uncounted. So no window is dead-lettered because a worker was not up yet (``cluster up``
@@ -21,12 +24,14 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from vila.v1 import inference_pb2, inference_pb2_grpc
 
 from core.convert import result_from_pb, window_to_pb
 from core.errors import Unavailable, WorkerCallFailed
 from core.transport.grpc_errors import from_rpc_error
 from core.types import FrameWindow, WindowResult
+from services.dispatcher.ejection import PROBE_EVERY_S, PROBE_TIMEOUT_S, HealthRecord
 from services.dispatcher.retry import RetryPolicy
 
 log = logging.getLogger("vila.dispatcher.pool")
@@ -45,6 +50,8 @@ class Endpoint:
     in_flight: int = 0
     picked: int = 0
     cool_until: float = 0.0
+    health: HealthRecord = field(default_factory=HealthRecord)
+    ejected: asyncio.Event = field(default_factory=asyncio.Event)  # set while ejected
 
 
 @dataclass
@@ -58,6 +65,7 @@ class WorkerPool:
     _endpoints: dict[str, list[Endpoint]] = field(default_factory=dict)
     _ticks: itertools.count = field(default_factory=itertools.count)
     waiting: int = 0  # windows waiting now for a reachable worker
+    _probes: list[asyncio.Task] = field(default_factory=list)
 
     def open(self) -> None:
         options = [("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -69,9 +77,37 @@ class WorkerPool:
             self._endpoints[tier] = []
             for address in addresses:
                 channel = grpc.aio.insecure_channel(address, options=options)
-                self._endpoints[tier].append(Endpoint(address, channel, inference_pb2_grpc.InferenceStub(channel)))
+                endpoint = Endpoint(address, channel, inference_pb2_grpc.InferenceStub(channel))
+                self._endpoints[tier].append(endpoint)
+                self._probes.append(asyncio.get_running_loop().create_task(self._probe(endpoint)))
+
+    def ejected(self) -> list[str]:
+        """Addresses of the workers taken out of the pool now."""
+        return [e.address for endpoints in self._endpoints.values() for e in endpoints if e.ejected.is_set()]
+
+    async def _probe(self, endpoint: Endpoint) -> None:
+        health = health_pb2_grpc.HealthStub(endpoint.channel)
+        request = health_pb2.HealthCheckRequest(service="vila.v1.Inference")
+        while True:
+            try:
+                reply = await health.Check(request, timeout=PROBE_TIMEOUT_S)
+                serving = reply.status == health_pb2.HealthCheckResponse.SERVING
+            except grpc.aio.AioRpcError:
+                serving = False
+            change = endpoint.health.observe(serving)
+            if change == "ejected":
+                endpoint.ejected.set()
+                log.warning("worker %s stopped answering (%d health probes in a row); taken out of the pool, "
+                            "%d call(s) it held go elsewhere", endpoint.address, endpoint.health.misses,
+                            endpoint.in_flight)
+            elif change == "restored":
+                endpoint.ejected.clear()
+                log.warning("worker %s answers again; back in the pool", endpoint.address)
+            await asyncio.sleep(PROBE_EVERY_S)  # the probe's period
 
     async def close(self) -> None:
+        for probe in self._probes:
+            probe.cancel()
         for endpoints in self._endpoints.values():
             for endpoint in endpoints:
                 await endpoint.channel.close()
@@ -87,7 +123,8 @@ class WorkerPool:
         announced = False
         while True:
             states = [e.channel.get_state(try_to_connect=True) for e in endpoints]
-            ready = [e for e, state in zip(endpoints, states) if state == grpc.ChannelConnectivity.READY]
+            ready = [e for e, state in zip(endpoints, states)
+                     if state == grpc.ChannelConnectivity.READY and not e.ejected.is_set()]
             if ready:
                 if announced:
                     log.info("window %s: a %s worker is reachable again", window.window_id, tier)
@@ -115,7 +152,11 @@ class WorkerPool:
             endpoint.in_flight += 1
             endpoint.picked = next(self._ticks)
             try:
-                reply = await endpoint.stub.Caption(request, timeout=self.timeout_s)
+                reply = await self._call_unless_ejected(endpoint, request)
+                if reply is None:  # the worker was ejected while it held the call: elsewhere, uncounted
+                    log.warning("window %s: %s was ejected while holding it; trying again", window.window_id,
+                                endpoint.address)
+                    continue
                 return result_from_pb(reply)
             except grpc.aio.AioRpcError as exc:
                 error = from_rpc_error(exc)
@@ -137,3 +178,16 @@ class WorkerPool:
             else:
                 attempt += 1
             await asyncio.sleep(delay)
+
+    async def _call_unless_ejected(self, endpoint: Endpoint, request):
+        """The worker's reply (a ``vila.v1.WindowResult``); None when it was ejected first (the call is cancelled)."""
+        call = asyncio.ensure_future(endpoint.stub.Caption(request, timeout=self.timeout_s))
+        ejected = asyncio.ensure_future(endpoint.ejected.wait())
+        try:
+            await asyncio.wait({call, ejected}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ejected.cancel()
+        if not call.done():
+            call.cancel()
+            return None
+        return call.result()

@@ -76,9 +76,11 @@ class SummariesClient:
     def summary(self, stream_id: str) -> Summary:
         return summary_from_pb(self._call(self.stub.GetSummary, summaries_pb2.GetSummaryRequest(stream_id=stream_id)))
 
-    def watch(self, stream_ids: Sequence[str] = ()) -> Iterator[TimelineEntry | StreamEvent]:
-        """Entries and events as they are written, until the server ends the call or the caller stops."""
-        call = self.stub.Watch(summaries_pb2.WatchRequest(stream_ids=list(stream_ids)))
+    def watch(self, stream_ids: Sequence[str] = (), *,
+              wait_for_new: bool = False) -> Iterator[TimelineEntry | StreamEvent]:
+        """Entries and events as they are written, until the server ends the call or the caller stops.
+        ``UnknownStream`` for a named stream with nothing stored yet, unless ``wait_for_new``."""
+        call = self.stub.Watch(summaries_pb2.WatchRequest(stream_ids=list(stream_ids), wait_for_new=wait_for_new))
         try:
             for update in call:
                 if update.HasField("entry"):

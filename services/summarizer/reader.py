@@ -64,6 +64,11 @@ class SummaryReader:
             raise UnknownStream(f"unknown stream {stream_id!r}: the summarizer has stored nothing for it")
         return StreamKeys(stream_id)
 
+    async def require_known(self, stream_ids) -> None:
+        """UnknownStream naming the first of ``stream_ids`` the summarizer has stored nothing for."""
+        for stream_id in stream_ids:
+            await self._require(stream_id)
+
     async def list_streams(self) -> list[StreamInfo]:
         ids = sorted(_s(m) for m in await self.client.smembers(keys.STREAMS))
         pipe = self.client.pipeline(transaction=False)

@@ -56,11 +56,14 @@ class SummariesServicer(summaries_pb2_grpc.SummariesServicer):
     async def Watch(self, request, context):
         """Pushes entries and events written after the call began.
 
+        A named stream the summarizer has stored nothing for is NOT_FOUND, unless ``wait_for_new``.
         Initial metadata is sent once the starting point is fixed, so a client that waits for it
         knows that everything written afterwards reaches it. A replaced entry is pushed again
         (same window id): clients upsert by window id.
         """
         wanted = frozenset(s for s in request.stream_ids if s)
+        if not request.wait_for_new:  # a typo is NOT_FOUND at once, not a silent wait until the deadline
+            await self.reader.require_known(sorted(wanted))
         last_id = await self.reader.last_update_id()
         await context.send_initial_metadata(())
         while not self.stopping.is_set():

@@ -27,7 +27,7 @@ class Watcher:
     def __init__(self, address: str, stream_ids: list[str]) -> None:
         self.channel = grpc.insecure_channel(address)
         stub = summaries_pb2_grpc.SummariesStub(self.channel)
-        self.call = stub.Watch(summaries_pb2.WatchRequest(stream_ids=stream_ids))
+        self.call = stub.Watch(summaries_pb2.WatchRequest(stream_ids=stream_ids, wait_for_new=True))
         self.call.initial_metadata()  # the summarizer sends it once its starting point is fixed
         self.entries: dict[str, set[str]] = {s: set() for s in stream_ids}
         self.events: list[str] = []

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import uuid
 
+import pytest
+
 from tests.support.cluster import ROOT
 from tests.support.video_fixtures import make_clip
 
@@ -29,8 +31,11 @@ def test_the_cluster_and_analyze_give_the_same_timeline_with_default_settings(cl
         assert (entry.window_id, entry.start, entry.end) == (window["window_id"], window["start"], window["end"])
         assert entry.caption == window["caption"] and entry.error == ""
         assert round(entry.activity, 6) == round(window["activity"], 6)
-        # the timeline keeps the best few actions; scores cross Kafka and Redis as float32 / JSON
+        # The timeline keeps the best few actions, in the same order. Scores cross Kafka and Redis as float32,
+        # and a worker may batch the windows otherwise than analyze does, which moves the CPU's sums in the
+        # last digits: equal to 1e-3 (a rounding to 4 places once fell on either side of ...75).
         kept = len(entry.actions)
         assert kept >= 1
-        assert [(a.label, round(a.score, 4)) for a in entry.actions] == \
-            [(a["label"], round(a["score"], 4)) for a in window["actions"][:kept]]
+        assert [a.label for a in entry.actions] == [a["label"] for a in window["actions"][:kept]]
+        assert [a.score for a in entry.actions] == pytest.approx([a["score"] for a in window["actions"][:kept]],
+                                                                 abs=1e-3)

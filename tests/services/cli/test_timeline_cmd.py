@@ -99,6 +99,7 @@ def test_unknown_stream_bad_range_and_unreachable_server_are_one_line_errors(cli
     assert_clean_error(cli("timeline", "no-such-stream", "--server", server.target), 2, "unknown stream")
     assert_clean_error(cli("summary", "no-such-stream", "--server", server.target), 2, "no-such-stream")
     assert_clean_error(cli("timeline", sid, "--start", "9", "--end", "3", "--server", server.target), 2, "range")
+    assert_clean_error(cli("watch", "no-such-stream", "--server", server.target), 2, "unknown stream", "--new")
     nowhere = f"127.0.0.1:{free_port()}"
     assert_clean_error(cli("timeline", sid, "--server", nowhere), 5, "unreachable", nowhere)
     # the environment variable is the default address
@@ -137,7 +138,8 @@ def test_watch_prints_entries_written_after_it_started(server, store):
 def test_watch_ends_cleanly_on_ctrl_c(server, store, sig):
     """Also when started with SIGINT ignored, as a background job of a shell starts it."""
     sid = new_stream_id("watch")
-    proc = subprocess.Popen([sys.executable, "-m", "services.cli.main", "watch", sid, "--server", server.target],
+    proc = subprocess.Popen([sys.executable, "-m", "services.cli.main", "watch", sid, "--new", "--server",
+                             server.target],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:

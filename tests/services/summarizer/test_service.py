@@ -166,7 +166,9 @@ def test_redis_outage_commits_nothing_until_redis_is_back(tmp_path, kafka_broker
         redis_own.start(30)
         wait_until("all 20 entries", lambda: client.hlen(k.entries) == 20, 60, every_s=0.1, detail=proc.log_tail)
         assert [m.decode() for m in client.zrange(k.timeline, 0, -1)] == [r.window_id for r in results]
-        assert int(client.hget(k.summary, "windows")) == 20
+        # the summary is refreshed just after the entries, by the same write
+        wait_until("the summary of all 20", lambda: int(client.hget(k.summary, "windows") or 0) == 20, 30,
+                   every_s=0.1, detail=proc.log_tail)
         assert proc.terminate() == 0
     finally:
         proc.kill()

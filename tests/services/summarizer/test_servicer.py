@@ -100,6 +100,22 @@ def test_watch_pushes_only_what_is_written_after_it_subscribed(server, store):
     assert updates.empty()
 
 
+def test_watch_of_a_stream_with_nothing_stored_is_not_found_unless_waiting_for_new(server, store):
+    """Before, it waited silently until the deadline: a typo looked like a quiet camera."""
+    known, fresh = new_stream_id("known"), new_stream_id("fresh")
+    store.write_results([result(known, 0)])
+    with grpc.insecure_channel(server.target) as channel:
+        stub = summaries_pb2_grpc.SummariesStub(channel)
+        with pytest.raises(grpc.RpcError) as err:
+            next(stub.Watch(summaries_pb2.WatchRequest(stream_ids=[known, "no-such-stream"]), timeout=30))
+        assert err.value.code() == grpc.StatusCode.NOT_FOUND and "'no-such-stream'" in err.value.details()
+        call = stub.Watch(summaries_pb2.WatchRequest(stream_ids=[fresh], wait_for_new=True), timeout=30)
+        call.initial_metadata()  # accepted and subscribed
+        store.write_results([result(fresh, 0)])
+        assert next(call).entry.window_id == result(fresh, 0).window_id
+        call.cancel()
+
+
 def test_health_serving_and_reflection_lists_the_services(server):
     with grpc.insecure_channel(server.target) as channel:
         health = health_pb2_grpc.HealthStub(channel)
