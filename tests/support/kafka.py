@@ -20,10 +20,9 @@ __all__ = ["kafka_broker", "own_kafka_broker"]
 KAFKA_START_TIMEOUT_S = 120.0  # the JVM starts in seconds, but the test machines' two cores are shared
 
 
-@pytest.fixture(scope="session")
-def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+def _running_broker(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[KafkaBroker]:
     try:
-        broker = KafkaBroker(tmp_path_factory.mktemp("kafka"), port=free_port(), controller_port=free_port(),
+        broker = KafkaBroker(tmp_path_factory.mktemp(name), port=free_port(), controller_port=free_port(),
                              die_with_parent=True)
     except MissingDependency as exc:
         pytest.skip(str(exc))
@@ -32,19 +31,15 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
         yield broker
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+    yield from _running_broker(tmp_path_factory, "kafka")
 
 
 @pytest.fixture(scope="module")
 def own_kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
     """A broker of the module's own, which its tests may stop and restart (outages) without touching the
     session's; it is running again at the end of each test that uses it."""
-    try:
-        broker = KafkaBroker(tmp_path_factory.mktemp("own-kafka"), port=free_port(), controller_port=free_port(),
-                             die_with_parent=True)
-    except MissingDependency as exc:
-        pytest.skip(str(exc))
-    broker.start(KAFKA_START_TIMEOUT_S)
-    try:
-        yield broker
-    finally:
-        broker.stop()
+    yield from _running_broker(tmp_path_factory, "own-kafka")
