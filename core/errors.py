@@ -197,6 +197,16 @@ class UnknownStream(InvalidInput):
     reason = "unknown-stream"
 
 
+#: The longest ``describe`` line: a gRPC status detail travels in a header (16 KiB at most), a DLQ reason too.
+MAX_DESCRIPTION = 1000
+
+
+def quoted(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, for naming hostile input in a one-line message."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def describe(error: BaseException) -> str:
     """One line: "reason: message" for a typed error, "internal: Type: message" for anything else.
 
@@ -206,7 +216,8 @@ def describe(error: BaseException) -> str:
         text = f"{error.reason}: {error}"
     else:
         text = f"internal: {type(error).__name__}: {error}"
-    return " ".join(text.split())
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_DESCRIPTION else f"{text[:MAX_DESCRIPTION - 30]}... ({len(text)} characters)"
 
 
 def error_types() -> list[type[VilaError]]:

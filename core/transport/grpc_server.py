@@ -4,7 +4,7 @@ Every vila-stream gRPC server (the worker's ``vila.v1.Inference``, the summarize
 is built the same way, so launchers, ``grpcurl`` and compose health checks treat them alike::
 
     server = GrpcServer("127.0.0.1:50051", ["vila.v1.Inference"], max_receive_bytes=32 << 20)
-    inference_pb2_grpc.add_InferenceServicer_to_server(servicer, server.server)
+    server.add_servicer(servicer, inference_pb2.DESCRIPTOR.services_by_name["Inference"])
     port = await server.start()          # listening; health says NOT_SERVING
     ...                                  # load, warm up
     await server.set_serving()           # health SERVING for "" and every named service
@@ -22,6 +22,10 @@ What it provides:
   answers RESOURCE_EXHAUSTED for a message above the receive limit before any handler runs; a server that
   wants INVALID_ARGUMENT for oversized requests sets the transport limit above its logical limit and checks
   the size in its handlers (the worker does this).
+- ``add_servicer``: every method of a service, its requests parsed here. A request that is not the message
+  the method takes is INVALID_ARGUMENT naming the message ("invalid-request: request is not a
+  vila.v1.AskRequest ..."); gRPC's own parsing (the generated ``add_*Servicer_to_server``) would answer
+  UNKNOWN and log a traceback for every malformed request.
 - ``stop(grace_s)``: in-flight calls get up to ``grace_s`` seconds to finish; new calls are refused.
 
 Failure modes: ``start()`` raises ``InvalidInput`` when the address cannot be bound (port in use, bad host;
@@ -30,15 +34,19 @@ Create and use a ``GrpcServer`` inside one running event loop.
 """
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import grpc
+from google.protobuf import message_factory
+from google.protobuf.descriptor import ServiceDescriptor
+from google.protobuf.message import DecodeError
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from core.errors import InvalidInput
+from core.errors import InvalidInput, InvalidRequest, describe
 
 log = logging.getLogger("vila.transport.grpc")
 
@@ -73,6 +81,19 @@ class GrpcServer:
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(
             (*self.services, HEALTH_SERVICE, reflection.SERVICE_NAME), self.server)
+
+    def add_servicer(self, servicer: object, service: ServiceDescriptor) -> None:
+        """Serve ``servicer``'s method of each RPC of ``service`` (unary or server-streaming), requests parsed
+        by ``_parsing`` (see the module docstring). Call before ``start()``."""
+        handlers = {}
+        for method in service.methods:
+            request_type = message_factory.GetMessageClass(method.input_type)
+            serialize = message_factory.GetMessageClass(method.output_type).SerializeToString
+            behaviour = _parsing(getattr(servicer, method.name), request_type)
+            make = (grpc.unary_stream_rpc_method_handler if method.server_streaming
+                    else grpc.unary_unary_rpc_method_handler)
+            handlers[method.name] = make(behaviour, response_serializer=serialize)
+        self.server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service.full_name, handlers),))
 
     @property
     def target(self) -> str:
@@ -112,3 +133,25 @@ class GrpcServer:
 
     async def wait_for_termination(self) -> None:
         await self.server.wait_for_termination()
+
+
+def _parsing(behaviour: Callable, request_type: type) -> Callable:
+    """``behaviour`` taking the request's bytes: parsed into ``request_type``, or INVALID_ARGUMENT."""
+    name = request_type.DESCRIPTOR.full_name
+
+    async def parse(raw: bytes, context: grpc.aio.ServicerContext):
+        try:
+            return request_type.FromString(raw)
+        except (DecodeError, ValueError) as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                describe(InvalidRequest(f"request is not a {name} ({exc})")))
+
+    if inspect.isasyncgenfunction(behaviour):
+        async def stream(raw: bytes, context: grpc.aio.ServicerContext):
+            async for item in behaviour(await parse(raw, context), context):
+                yield item
+        return stream
+
+    async def call(raw: bytes, context: grpc.aio.ServicerContext):
+        return await behaviour(await parse(raw, context), context)
+    return call

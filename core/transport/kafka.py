@@ -12,6 +12,7 @@ so a poison record becomes a DLQ entry, never a crash.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Iterable, Sequence
 
 from google.protobuf.message import DecodeError
@@ -29,8 +30,9 @@ from core.convert import (
     window_to_pb,
 )
 from core.errors import BrokerUnavailable, InvalidRecord, UndecodableRecord
+from core.ids import shown, stream_id_problem
 from core.types import FrameWindow, StreamEvent, WindowResult
-from core.windowing import span_problem
+from core.windowing import result_problem, window_problem
 
 log = logging.getLogger("vila.transport.kafka")
 
@@ -179,15 +181,17 @@ def encode_window(window: FrameWindow) -> bytes:
 
 
 def decode_window(raw: bytes | None) -> FrameWindow:
-    """A ``FrameWindow`` from a record value; ``UndecodableRecord`` when it is not a usable one."""
+    """A ``FrameWindow`` from a record value; ``UndecodableRecord`` when it is not a usable one
+    (``InvalidRecord`` when it parses but ``core.windowing.window_problem`` finds a field impossible)."""
     m = _parse(media_pb2.FrameWindow(), raw, "vila.v1.FrameWindow")
     if not m.stream_id or not m.window_id:
         raise UndecodableRecord("record is not a vila.v1.FrameWindow (no stream_id or window_id)")
     if not m.frames:
-        raise UndecodableRecord(f"window {m.window_id} has no frames")
-    if problem := span_problem(m.start, m.end):
-        raise InvalidRecord(f"window {m.window_id}: {problem}")
-    return window_from_pb(m)
+        raise UndecodableRecord(f"window {shown(m.window_id)} has no frames")
+    window = window_from_pb(m)
+    if problem := window_problem(window):
+        raise InvalidRecord(f"window {shown(m.window_id)}: {problem}")
+    return window
 
 
 def encode_result(result: WindowResult) -> bytes:
@@ -195,13 +199,15 @@ def encode_result(result: WindowResult) -> bytes:
 
 
 def decode_result(raw: bytes | None) -> WindowResult:
-    """A ``WindowResult`` from a record value; ``UndecodableRecord`` when it is not one."""
+    """A ``WindowResult`` from a record value; ``UndecodableRecord`` when it is not one (``InvalidRecord``
+    when ``core.windowing.result_problem`` finds a field impossible)."""
     m = _parse(results_pb2.WindowResult(), raw, "vila.v1.WindowResult")
     if not m.window.stream_id or not m.window.window_id:
         raise UndecodableRecord("record is not a vila.v1.WindowResult (no window reference)")
-    if problem := span_problem(m.window.start, m.window.end):
-        raise InvalidRecord(f"result of window {m.window.window_id}: {problem}")
-    return result_from_pb(m)
+    result = result_from_pb(m)
+    if problem := result_problem(result):
+        raise InvalidRecord(f"result of window {shown(m.window.window_id)}: {problem}")
+    return result
 
 
 def encode_event(event: StreamEvent) -> bytes:
@@ -209,10 +215,15 @@ def encode_event(event: StreamEvent) -> bytes:
 
 
 def decode_event(raw: bytes | None) -> StreamEvent:
-    """A ``StreamEvent`` from a record value; ``UndecodableRecord`` when it is not one."""
+    """A ``StreamEvent`` from a record value; ``UndecodableRecord`` when it is not one (``InvalidRecord``
+    for a stream id against the rule or a time that is not a finite number)."""
     m = _parse(results_pb2.StreamEvent(), raw, "vila.v1.StreamEvent")
     if not m.stream_id:
         raise UndecodableRecord("record is not a vila.v1.StreamEvent (no stream_id)")
+    if problem := stream_id_problem(m.stream_id):
+        raise InvalidRecord(f"stream event: {problem}")
+    if not math.isfinite(m.time_unix):
+        raise InvalidRecord(f"stream event of {m.stream_id}: time {m.time_unix!r} is not a finite number")
     try:
         return event_from_pb(m)
     except ValueError as exc:

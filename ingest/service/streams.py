@@ -22,7 +22,6 @@ or the key (``door.windw_seconds: unknown key``).
 from __future__ import annotations
 
 import dataclasses
-import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +29,9 @@ from typing import Any, Iterable, Mapping
 
 from ingest.config import IngestConfig
 from core.errors import InvalidInput
+from core.ids import stream_id_problem
 
 INGEST_KEYS = frozenset(f.name for f in dataclasses.fields(IngestConfig))
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 
 
 @dataclass(frozen=True)
@@ -43,11 +42,10 @@ class StreamSpec:
 
 
 def check_stream_id(stream_id: str, where: str) -> str:
-    """A stream id is 1-128 of ``A-Z a-z 0-9 . _ : -``, starting with a letter or digit (it is a Kafka key
-    and part of Redis keys)."""
-    if not isinstance(stream_id, str) or not _ID.match(stream_id):
-        raise InvalidInput(f"{where}: stream id {stream_id!r} must be 1-128 characters of A-Z a-z 0-9 . _ : - "
-                           f"starting with a letter or digit")
+    """``stream_id``, or InvalidInput naming ``where`` when it breaks ``core.ids.STREAM_ID_RULE`` (a stream id
+    is a Kafka key and part of Redis keys)."""
+    if problem := stream_id_problem(stream_id):
+        raise InvalidInput(f"{where}: {problem}")
     return stream_id
 
 

@@ -4,7 +4,7 @@
 checkpoint and runs the three stages into OUT (resumable: run it again to
 continue); the trained model is ``OUT/stage3-sft``. ``eval --model PATH
 --suite synthetic`` scores a checkpoint on held-out scenes and writes
-``report.json``, ``report.md`` and ``confusion.png`` into ``--out``.
+``report.json``, ``report.md``, ``confusion.png`` and ``clips.jsonl`` (each clip's answers) into ``--out``.
 """
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--suite", default="synthetic", choices=SUITES, help="evaluation suite (default synthetic)")
     ev.add_argument("--clips", type=int, default=500, help="number of held-out clips (default 500)")
     ev.add_argument("--out", type=Path,
-                    help="folder for report.json, report.md and confusion.png (created in an existing folder)")
+                    help="folder for report.json, report.md, confusion.png and clips.jsonl "
+                         "(created in an existing folder)")
     ev.add_argument("--tier", default="edge",
                     help="run the model as this tier runs it: device, dtype, quantisation, frames per window and "
                          "caption length (default edge, as analyze and the edge worker)")
@@ -65,12 +66,8 @@ def run_train(args: argparse.Namespace) -> int:
     check_output_dir("OUT", args.out)
     if args.quiet:  # transformers' own loading bars too, here and in the ranks (they inherit the environment)
         os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
-    import torch
-    from transformers.utils import logging as hf_logging
-
     from core.errors import InvalidInput
     from workers.training.recipe import get_recipe
-    from workers.training.trainer import train
 
     if args.threads is None:
         args.threads = len(os.sched_getaffinity(0))
@@ -83,6 +80,11 @@ def run_train(args: argparse.Namespace) -> int:
         recipe = recipe.scaled(clips=args.clips, steps=args.steps)
     if args.seed is not None:
         recipe = dataclasses.replace(recipe, seed=args.seed)
+    import torch  # after the arguments are checked: a typo is answered at once
+    from transformers.utils import logging as hf_logging
+
+    from workers.training.trainer import train
+
     if args.quiet:
         hf_logging.disable_progress_bar()
     threads = max(1, args.threads // args.ranks)
@@ -93,20 +95,24 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    import torch
-
     from core.errors import InvalidInput
-    from workers.runtime.default import default_model_path
-    from services.cli.analyze import tier_from_args
-    from workers.tiers import load_for_tier
-    from workers.training.evaluate import evaluate, markdown, plot_confusion, suite_jobs
-    from services.cli.console import quiet_model_loading
+    from core.tiers import check_tier
     from services.cli.outputs import check_output_dir
 
     if args.out:
         check_output_dir("--out", args.out)
     if args.clips < 1:
         raise InvalidInput(f"--clips must be at least 1, got {args.clips}")
+    check_tier(args.tier, "--tier")
+
+    import torch  # after the arguments are checked: a typo is answered at once
+
+    from services.cli.analyze import tier_from_args
+    from services.cli.console import quiet_model_loading
+    from workers.runtime.default import default_model_path
+    from workers.tiers import load_for_tier
+    from workers.training.evaluate import evaluate, markdown, plot_confusion, suite_jobs
+
     torch.set_num_threads(max(1, args.threads))
     tier = tier_from_args(args)
     quiet_model_loading()
@@ -118,8 +124,9 @@ def run_eval(args: argparse.Namespace) -> int:
         if show:
             print(f"\r{done}/{total} clips", end="", file=sys.stderr, flush=True)
 
+    rows: list[dict] = []
     report = evaluate(model, suite_jobs(args.clips), frames=tier.frames_per_window,
-                      max_new_tokens=tier.max_new_tokens, progress=progress)
+                      max_new_tokens=tier.max_new_tokens, progress=progress, rows=rows)
     report.update(model=model.info.model_id, tier=tier.name, quantization=tier.quantization,
                   frames=tier.frames_per_window)
     if show:
@@ -128,6 +135,7 @@ def run_eval(args: argparse.Namespace) -> int:
         args.out.mkdir(exist_ok=True)
         (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
         (args.out / "report.md").write_text(markdown(report, model.info.model_id))
+        (args.out / "clips.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
         plot_confusion(report, args.out / "confusion.png")
     if args.json:
         print(json.dumps(report, indent=2))

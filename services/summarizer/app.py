@@ -13,8 +13,6 @@ import logging
 import sys
 import threading
 
-from vila.v1 import summaries_pb2_grpc
-
 from core import topics
 from core.settings import add_arguments, from_args
 from core.transport import redis as redis_adapter
@@ -26,13 +24,12 @@ from core.transport.kafka_delivery import Delivery
 from core.transport.kafka_group import GroupConsumer
 from services.summarizer.consumer import ResultsConsumer
 from services.summarizer.reader import SummaryReader
-from services.summarizer.servicer import SummariesServicer
+from services.summarizer.servicer import SERVICE, SummariesServicer
 from services.summarizer.settings import PREFIX, SummarizerSettings
 from services.summarizer.store import SummaryStore
 
 log = logging.getLogger("vila.summarizer")
 
-SERVICE = "vila.v1.Summaries"
 MIB = 1024 * 1024
 
 
@@ -55,8 +52,8 @@ async def serve(settings: SummarizerSettings) -> int:
     # 4. The gRPC server (NOT_SERVING until step 6).
     read_client = redis_adapter.connect_async(settings.redis_url)
     servicer = SummariesServicer(SummaryReader(read_client))
-    server = GrpcServer(settings.address, [SERVICE], max_receive_bytes=4 * MIB, max_send_bytes=64 * MIB)
-    summaries_pb2_grpc.add_SummariesServicer_to_server(servicer, server.server)
+    server = GrpcServer(settings.address, [SERVICE.full_name], max_receive_bytes=4 * MIB, max_send_bytes=64 * MIB)
+    server.add_servicer(servicer, SERVICE)
     await server.start()
     # 5. The consumer loop, in its own thread (kafka-python is blocking).
     stop_consuming = threading.Event()

@@ -14,6 +14,7 @@ from core.convert import entry_to_pb, event_to_pb, segment_to_pb, summary_to_pb
 from core.transport.grpc_errors import mapped
 from services.summarizer.reader import StreamInfo, SummaryReader
 
+SERVICE = summaries_pb2.DESCRIPTOR.services_by_name["Summaries"]
 _status = mapped("vila.summarizer.grpc")
 
 def _info_to_pb(info: StreamInfo) -> summaries_pb2.StreamInfo:
@@ -66,7 +67,7 @@ class SummariesServicer(summaries_pb2_grpc.SummariesServicer):
             await self.reader.require_known(sorted(wanted))
         last_id = await self.reader.last_update_id()
         await context.send_initial_metadata(())
-        while not self.stopping.is_set():
+        while not self.stopping.is_set() and not context.done():  # done: the client went away
             last_id, updates = await self.reader.updates_after(
                 last_id, block_ms=self.watch_block_ms, stream_ids=wanted)
             for u in updates:

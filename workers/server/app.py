@@ -24,10 +24,9 @@ from concurrent.futures import ThreadPoolExecutor
 from core.signals import stop_event_on_signals
 from core.startup import run_main
 from core.transport.grpc_server import GrpcServer
-from vila.v1 import inference_pb2_grpc
 from workers.runtime import VilaModel, default_model_path
 from workers.engine.engine import InferenceEngine
-from workers.server.servicer import SERVICE_NAME, InferenceServicer
+from workers.server.servicer import SERVICE, SERVICE_NAME, InferenceServicer
 from workers.server.settings import WorkerSettings, parse_settings
 from workers.tiers import TierProfile, load_for_tier
 
@@ -63,7 +62,7 @@ class WorkerApp:
         self.tier = self.settings.resolve_tier()
         self.server = GrpcServer(self.settings.address, [SERVICE_NAME],
                                  max_receive_bytes=self.settings.transport_message_bytes)
-        inference_pb2_grpc.add_InferenceServicer_to_server(self.servicer, self.server.server)
+        self.server.add_servicer(self.servicer, SERVICE)
         await self.server.start()
 
     async def prepare(self) -> None:

@@ -17,13 +17,15 @@ from vila.v1 import inference_pb2, inference_pb2_grpc, results_pb2
 
 from core.convert import actions_to_pb, result_to_pb, window_from_pb
 from core.errors import InvalidRequest, Unavailable
+from core.ids import shown
 from core.transport.grpc_errors import mapped
 from core.types import FrameWindow
-from core.windowing import span_problem
+from core.windowing import window_problem
 from workers.engine.batcher import Batched
 from workers.engine.engine import InferenceEngine
 
-SERVICE_NAME = inference_pb2.DESCRIPTOR.services_by_name["Inference"].full_name
+SERVICE = inference_pb2.DESCRIPTOR.services_by_name["Inference"]
+SERVICE_NAME = SERVICE.full_name
 BATCH_SIZE_KEY = "vila-batch-size"
 
 Handler = Callable[["InferenceServicer", object, grpc.aio.ServicerContext], Awaitable[object]]
@@ -102,10 +104,13 @@ class InferenceServicer(inference_pb2_grpc.InferenceServicer):
 
 
 def _window(request) -> FrameWindow:
-    """The request's window; InvalidRequest when its time span is impossible (NaN, negative, reversed)."""
-    if problem := span_problem(request.window.start, request.window.end):
-        raise InvalidRequest(f"window {request.window.window_id}: {problem}")
-    return window_from_pb(request.window)
+    """The request's window; InvalidRequest when ``core.windowing.window_problem`` finds it impossible (ids
+    against the rules, a NaN, negative or reversed span; empty ids are a direct caller's right). Frames: the
+    engine's rule, as in local mode."""
+    window = window_from_pb(request.window)
+    if problem := window_problem(window, ids_optional=True):
+        raise InvalidRequest(f"window {shown(window.window_id)}: {problem}")
+    return window
 
 
 def _ref(window: FrameWindow) -> results_pb2.WindowRef:

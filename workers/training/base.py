@@ -2,7 +2,7 @@
 
 VILA starts from a pretrained LLM and a pretrained SigLIP; no such weights exist
 on the machines this project trains on, so the tiny recipe starts from a freshly
-initialised Qwen2-style LLM and SigLIP tower of the sizes in :class:`Dims`, the
+initialised Qwen2-style LLM and SigLIP tower of the sizes in :class:`workers.training.recipe.Dims`, the
 tokenizer of ``workers.training.tokenizer`` and an ``mlp_downsample`` projector.
 The result loads with ``workers.runtime.load_model`` like any released checkpoint.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Iterable
 
@@ -19,6 +19,7 @@ from safetensors.torch import save_file
 from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM, SiglipVisionConfig, SiglipVisionModel
 
 from workers.runtime.projectors import build_projector
+from workers.training.recipe import Dims
 from workers.training.tokenizer import END, MAX_LENGTH, PAD, special_id, write_tokenizer
 
 VISION_PREFIX = "vision_model."
@@ -27,26 +28,6 @@ PREPROCESSOR = {
     "image_processor_type": "SiglipImageProcessor", "image_std": [0.5, 0.5, 0.5], "resample": 3,
     "rescale_factor": 1 / 255,
 }
-
-
-@dataclass(frozen=True)
-class Dims:
-    """Sizes of the from-scratch model (the tiny recipe's defaults fit 2 CPU cores and 25 MB)."""
-
-    image_size: int = 64
-    patch_size: int = 8
-    vision_width: int = 96
-    vision_layers: int = 3
-    vision_heads: int = 4
-    llm_width: int = 128
-    llm_layers: int = 3
-    llm_heads: int = 4
-    llm_kv_heads: int = 2
-    llm_ffn: int = 384
-    projector: str = "mlp_downsample"
-    num_video_frames: int = 4
-    # A short RoPE wavelength range suits ~100-position prompts: attention can tell frames apart by distance.
-    rope_theta: float = 1000.0
 
 
 def write_json(path: Path, data: dict) -> None:

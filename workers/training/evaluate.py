@@ -75,10 +75,16 @@ def _rate(hits: int, total: int) -> float | None:
 
 
 def evaluate(model: VilaModel, jobs: list[Job], *, batch: int = 16, frames: int = 4, max_new_tokens: int = 32,
-             labels: tuple[str, ...] = ACTIONS, progress: Callable[[int, int], None] | None = None) -> dict:
-    """Run ``jobs`` through ``model``; returns the report dict (see the module docstring)."""
+             labels: tuple[str, ...] = ACTIONS, progress: Callable[[int, int], None] | None = None,
+             rows: list[dict] | None = None) -> dict:
+    """Run ``jobs`` through ``model``; returns the report dict (see the module docstring).
+
+    ``rows``, when given, receives one dict per clip (seed, kind, truth, caption, objects, main action, top-1,
+    and each question with its answer and the model's): what the report's figures are computed from
+    (``summarise(rows)``), written beside the report as ``clips.jsonl``.
+    """
     began = time.perf_counter()
-    rows = []
+    rows = [] if rows is None else rows
     for start in range(0, len(jobs), batch):
         part = jobs[start:start + batch]
         plans = [plan_scene(j.seed, **j.options) for j in part]

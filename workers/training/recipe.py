@@ -22,7 +22,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from core.errors import InvalidInput
-from workers.training.base import Dims
+
+
+@dataclass(frozen=True)
+class Dims:
+    """Sizes of the from-scratch model (the tiny recipe's defaults fit 2 CPU cores and 25 MB)."""
+
+    image_size: int = 64
+    patch_size: int = 8
+    vision_width: int = 96
+    vision_layers: int = 3
+    vision_heads: int = 4
+    llm_width: int = 128
+    llm_layers: int = 3
+    llm_heads: int = 4
+    llm_kv_heads: int = 2
+    llm_ffn: int = 384
+    projector: str = "mlp_downsample"
+    num_video_frames: int = 4
+    # A short RoPE wavelength range suits ~100-position prompts: attention can tell frames apart by distance.
+    rope_theta: float = 1000.0
+
 
 COMPONENTS = ("vision_tower", "mm_projector", "llm")
 VILA_RULES: dict[str, tuple[str, ...]] = {

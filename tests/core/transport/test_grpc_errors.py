@@ -11,7 +11,7 @@ import asyncio
 import grpc
 import pytest
 import redis
-from vila.v1 import inference_pb2, inference_pb2_grpc, summaries_pb2, summaries_pb2_grpc
+from vila.v1 import inference_pb2, inference_pb2_grpc, media_pb2, summaries_pb2, summaries_pb2_grpc
 
 from core.errors import InvalidRequest, VilaError, WorkerCallFailed, describe, error_types, from_remote
 from core.transport.grpc_errors import status_of
@@ -47,11 +47,18 @@ class Raising:
         raise self.error
 
 
+#: A window the servicer passes on to the engine (one frame, a span), for the requests that carry one.
+WINDOW = media_pb2.FrameWindow(stream_id="cam", window_id="cam:0", start=0.0, end=1.0, frames=[media_pb2.Frame()])
+
+
 def rpcs(module, service: str, stub):
-    """(name, call) for every method of ``service``: an empty request, the answer read to its end."""
+    """(name, call) for every method of ``service``: a request that reaches the engine or the reader (empty,
+    or with ``WINDOW``), the answer read to its end."""
     methods = module.DESCRIPTOR.services_by_name[service].methods
     for method in methods:
         request = getattr(module, method.input_type.name)()
+        if "window" in request.DESCRIPTOR.fields_by_name:
+            request.window.CopyFrom(WINDOW)
         call = getattr(stub, method.name)
         if method.server_streaming:
             yield method.name, (lambda c=call, r=request: _drain(c(r, timeout=10)))
@@ -86,8 +93,8 @@ async def _every_error_through_every_rpc():
     inference.attach(engine)
     summaries = SummariesServicer(reader)
     server = GrpcServer("127.0.0.1:0", ["vila.v1.Inference", "vila.v1.Summaries"], max_receive_bytes=4 << 20)
-    inference_pb2_grpc.add_InferenceServicer_to_server(inference, server.server)
-    summaries_pb2_grpc.add_SummariesServicer_to_server(summaries, server.server)
+    server.add_servicer(inference, inference_pb2.DESCRIPTOR.services_by_name["Inference"])
+    server.add_servicer(summaries, summaries_pb2.DESCRIPTOR.services_by_name["Summaries"])
     await server.start()
     try:
         async with grpc.aio.insecure_channel(server.target) as channel:

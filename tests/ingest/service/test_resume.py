@@ -32,7 +32,9 @@ def test_a_rerun_of_a_killed_file_ingest_goes_on_after_what_was_published(kafka_
                            die_with_parent=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     first.spawn()
     try:
-        wait_until("the first windows on Kafka", lambda: window_ids(bootstrap, stream_id), 60, every_s=0.05)
+        # killed once it has recorded progress (a run killed before its first record resumes nothing)
+        wait_until("the first progress record", lambda: read_topic(bootstrap, topics.INGEST_PROGRESS, key=stream_id),
+                   60, every_s=0.05)
         os.kill(first.pid, signal.SIGSTOP)
         published_before = len(window_ids(bootstrap, stream_id))
         assert published_before < WINDOWS  # killed mid-file

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import threading
 import uuid
+from collections import Counter
 
 import pytest
 from kafka import KafkaConsumer, TopicPartition
@@ -171,3 +172,50 @@ def test_a_second_dispatcher_joining_under_load_crashes_neither(kafka_broker, wo
         producer.close()
         second.stop()
         first.stop()
+
+
+def test_fuzzed_records_each_end_in_a_result_or_the_dlq(kafka_broker, workers, tmp_path):
+    """200 hostile records on vila.windows.v1 (noise, damaged windows, windows with absurd fields): each ends
+    as a result or in the DLQ with a reason that names the problem (never ``internal``), and the dispatcher
+    goes on. Each record is keyed by its index, which a dead letter keeps."""
+    from hypothesis import strategies as st
+
+    from tests.fuzz.strategies import absurd_window_pb, drawn, noise
+
+    kt.ensure_topics(kafka_broker.bootstrap)
+    group = f"dispatcher-fuzz-{uuid.uuid4().hex[:6]}"
+    valid = kt.encode_window(window("fuzz", 0, 0.1))
+    records = drawn(st.one_of(noise(valid), absurd_window_pb(max_frames=4).map(lambda m: m.SerializeToString())))
+    keys = [f"fuzz-{group}-{i}" for i in range(len(records))]
+    start_group_at_the_end(kafka_broker.bootstrap, group)
+    dispatcher = Service("dispatcher", tmp_path, "services.dispatcher",
+                         ["--kafka-bootstrap", kafka_broker.bootstrap, "--group-id", group,
+                          "--edge-workers", workers["edge"], "--cloud-workers", workers["cloud"],
+                          "--session-timeout-ms", "6000"])
+    dispatcher.start(120)
+    try:
+        producer = kt.make_producer(kafka_broker.bootstrap, client_id="dispatcher-fuzz")
+        for key, raw in zip(keys, records):
+            producer.send(topics.WINDOWS, key=key.encode(), value=raw)
+        producer.flush(60)
+        producer.close()
+        wait_until("every offset committed",
+                   lambda: group_lag(kafka_broker.bootstrap, group, topics.WINDOWS) == 0, 180,
+                   detail=lambda: dispatcher.log_tail(20))
+        dead = {r.key.decode(): kt.header(r.headers, topics.DLQ_REASON)
+                for r in read_topic(kafka_broker.bootstrap, topics.DLQ) if r.key and r.key.startswith(b"fuzz-")}
+        published = {kt.decode_result(r.value).window_id for r in read_topic(kafka_broker.bootstrap, topics.RESULTS)
+                     if kt.header(r.headers, topics.RESULT_GROUP) == group}
+        classes = Counter()
+        for key, raw in zip(keys, records):
+            if key in dead:
+                assert not dead[key].startswith("internal"), dead[key]
+                classes[dead[key].split(":")[0]] += 1
+            else:
+                assert kt.decode_window(raw).window_id in published, key
+                classes["result"] += 1
+        print(f"fuzz vila.windows.v1 through the dispatcher: {len(records)} inputs, {dict(classes)}")
+        assert classes["result"] and len(classes) > 2
+        assert dispatcher.running(), dispatcher.log_tail(30)
+    finally:
+        dispatcher.stop()

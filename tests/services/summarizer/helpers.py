@@ -6,7 +6,7 @@ import threading
 import uuid
 
 import redis.asyncio as aioredis
-from vila.v1 import summaries_pb2_grpc
+from vila.v1 import summaries_pb2
 
 from core.ids import window_id
 from core.types import ActionScore, WindowResult
@@ -51,7 +51,7 @@ class SummariesServerThread:
         client = aioredis.Redis.from_url(self.redis_url)
         servicer = SummariesServicer(SummaryReader(client), watch_block_ms=200)
         server = GrpcServer("127.0.0.1:0", ["vila.v1.Summaries"], max_receive_bytes=4 << 20)
-        summaries_pb2_grpc.add_SummariesServicer_to_server(servicer, server.server)
+        server.add_servicer(servicer, summaries_pb2.DESCRIPTOR.services_by_name["Summaries"])
         await server.start()
         await server.set_serving()
         self.target = server.target

@@ -1,0 +1,103 @@
+"""Fuzz the Kafka record codecs every consumer uses (``core.transport.kafka``): vila.windows.v1's FrameWindow
+(the dispatcher), vila.results.v1's WindowResult (the summarizer) and vila.events.v1's StreamEvent.
+
+Every input either decodes to a value every later stage can take (a stream id a Kafka key and a Redis key
+can carry, a finite span, finite scores) or raises ``UndecodableRecord``, whose one-line reason the
+consumer writes to the DLQ. Nothing else may escape: anything else would be retried and then
+dead-lettered as ``internal``, the sign of a bug.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+from hypothesis import example, given
+from hypothesis import strategies as st
+from vila.v1 import media_pb2, results_pb2
+
+from core.errors import UndecodableRecord, describe
+from core.ids import stream_id_problem
+from core.transport import kafka as kt
+from core.types import StreamState
+from tests.fuzz.strategies import FUZZ, GOOD_JPEG, absurd_result_pb, absurd_window_pb, noise
+
+VALID_WINDOW = media_pb2.FrameWindow(
+    stream_id="cam", window_id="cam:0:abc", seq=0, start=0.0, end=2.0, activity=0.5,
+    frames=[media_pb2.Frame(jpeg=GOOD_JPEG, pts=0.5, width=32, height=24)]).SerializeToString()
+VALID_RESULT = results_pb2.WindowResult(
+    window=results_pb2.WindowRef(stream_id="cam", window_id="cam:0:abc", start=0.0, end=2.0), tier="edge",
+    caption="a red circle moves left", actions=[results_pb2.ActionScore(label="moving left", score=0.9)],
+    activity=0.5).SerializeToString()
+VALID_EVENT = results_pb2.StreamEvent(stream_id="cam", state=results_pb2.STREAM_STATE_LIVE,
+                                      time_unix=1.0e9, detail="connected").SerializeToString()
+
+seen: dict[str, Counter] = {}
+
+
+def outcome(kind: str, decode, raw: bytes):
+    """The decoded value, or None after checking that the refusal is a one-line ``UndecodableRecord``."""
+    counts = seen.setdefault(kind, Counter())
+    try:
+        value = decode(raw)
+    except UndecodableRecord as exc:
+        reason = describe(exc)
+        assert "\n" not in reason and len(reason) <= 400, reason[:500]
+        counts[exc.reason] += 1
+        return None
+    counts["decoded"] += 1
+    return value
+
+
+def check_span(start: float, end: float) -> None:
+    assert math.isfinite(start) and math.isfinite(end) and 0 <= start <= end
+
+
+@FUZZ
+@given(st.one_of(noise(VALID_WINDOW), absurd_window_pb().map(lambda m: m.SerializeToString())))
+@example(b"")
+@example(VALID_WINDOW)
+def test_window_records(raw):
+    window = outcome("windows", kt.decode_window, raw)
+    if window is not None:
+        assert stream_id_problem(window.stream_id) is None and window.window_id
+        assert window.frames and 0 <= window.activity <= 1
+        check_span(window.start, window.end)
+
+
+def test_absurd_window_sizes():
+    """10,000 frames and a 20 MB frame decode (the worker refuses them by its limits, with a reason)."""
+    many = media_pb2.FrameWindow(stream_id="cam", window_id="cam:0", start=0, end=1,
+                                 frames=[media_pb2.Frame(jpeg=GOOD_JPEG)] * 10_000)
+    assert len(kt.decode_window(many.SerializeToString()).frames) == 10_000
+    huge = media_pb2.FrameWindow(stream_id="cam", window_id="cam:0", start=0, end=1,
+                                 frames=[media_pb2.Frame(jpeg=b"\xff" * (20 << 20))])
+    assert len(kt.decode_window(huge.SerializeToString()).frames[0].jpeg) == 20 << 20
+
+
+@FUZZ
+@given(st.one_of(noise(VALID_RESULT), absurd_result_pb().map(lambda m: m.SerializeToString())))
+@example(VALID_RESULT)
+def test_result_records(raw):
+    result = outcome("results", kt.decode_result, raw)
+    if result is not None:
+        assert stream_id_problem(result.stream_id) is None and result.window_id
+        check_span(result.start, result.end)
+        assert math.isfinite(result.activity) and all(math.isfinite(a.score) for a in result.actions)
+
+
+@FUZZ
+@given(noise(VALID_EVENT))
+@example(VALID_EVENT)
+def test_event_records(raw):
+    event = outcome("events", kt.decode_event, raw)
+    if event is not None:
+        assert stream_id_problem(event.stream_id) is None and isinstance(event.state, StreamState)
+        assert math.isfinite(event.time_unix)
+
+
+def test_outcome_classes_were_all_met():
+    """The fuzzers above reached both sides of every codec (run after them, in file order)."""
+    for kind in ("windows", "results", "events"):
+        counts = seen.get(kind, Counter())
+        print(f"fuzz {kind}: {sum(counts.values())} inputs, {dict(counts)}")
+        assert counts["decoded"] and sum(counts.values()) - counts["decoded"], (kind, counts)
