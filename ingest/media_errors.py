@@ -94,7 +94,11 @@ def classify_open_error(exc: BaseException, name: str, *, network: bool, local_p
         return SourceNotFound(f"{name}: no such file")
     if isinstance(exc, PermissionError):
         return SourceError(f"{name}: permission denied")
-    if isinstance(exc, (av.error.InvalidDataError, av.error.DemuxerNotFoundError)):
+    # A file that exists but whose demuxer runs into invalid data, its end or a read error at open is damaged
+    # (when it starts like a known container) or no video at all.
+    unreadable = isinstance(exc, (av.error.InvalidDataError, av.error.DemuxerNotFoundError)) or (
+        local_path is not None and (isinstance(exc, EOFError) or (isinstance(exc, OSError) and exc.errno == errno.EIO)))
+    if unreadable:
         if local_path is not None:
             container = sniff_container(local_path)
             if container is not None:

@@ -168,15 +168,16 @@ class Dispatcher:
                 self.tracker.committed(p, off)
 
     def _revoked(self, revoked: set[Partition]) -> dict[Partition, int]:
-        """What to commit of ``revoked`` before those partitions move to another dispatcher: their finished
+        """What to commit of ``revoked`` before those partitions may move to another dispatcher: their finished
         prefix. Runs on the Kafka client's IO thread (the tracker is thread-safe); the adapter commits."""
         moves = {p: off for p, off in self.tracker.committable().items() if p in revoked}
         for p in revoked:
-            self.tracker.forget(p)
+            self.tracker.revoke(p)
         return moves
 
     def _assigned(self, assigned: set[Partition]) -> None:
         log.info("assigned %s", ", ".join(str(p) for p in sorted(assigned)) or "nothing")
+        self.tracker.assign(assigned)
         self.assigned = True
 
     # -- shutdown --------------------------------------------------------------------------------

@@ -17,14 +17,20 @@ class OffsetTracker:
     ``start(p, o)`` when a record is taken, ``finish(p, o)`` when its outcome is acknowledged
     by Kafka, ``committable()`` -> ``{p: offset}`` for partitions whose commit position moved
     (the offset to commit = the next one to read), ``committed(p, o)`` after a commit succeeded,
-    ``forget(p)`` when a partition is revoked. Thread-safe (the rebalance listener runs in the
-    consumer's thread).
+    ``revoke(p)`` when a partition is revoked and ``assign(ps)`` when the group's new assignment
+    arrives. Thread-safe (the rebalance listener runs in the consumer's thread).
+
+    A revoked partition is not committed, but its records in flight are kept until the assignment is known:
+    a partition that comes back to this member goes on from them (the consumer may resume after them instead
+    of delivering them again, and their offsets must still be committed once they finish); one that went to
+    another member is dropped, its unfinished records the new owner's to redo.
     """
 
     def __init__(self) -> None:
         self._pending: dict[Hashable, set[int]] = {}
         self._high: dict[Hashable, int] = {}  # one past the highest offset started
         self._committed: dict[Hashable, int] = {}
+        self._revoked: set[Hashable] = set()
         self._lock = threading.Lock()
 
     def start(self, partition: Hashable, offset: int) -> None:
@@ -53,7 +59,7 @@ class OffsetTracker:
         """Partitions whose position moved past their last commit, with that position."""
         with self._lock:
             moves = {}
-            for partition in self._high:
+            for partition in self._high.keys() - self._revoked:
                 position = self._position(partition)
                 if position is not None and position > self._committed.get(partition, -1):
                     moves[partition] = position
@@ -70,9 +76,16 @@ class OffsetTracker:
                 return len(self._pending.get(partition, ()))
             return sum(len(p) for p in self._pending.values())
 
-    def forget(self, partition: Hashable) -> None:
-        """Drop a revoked partition: its unfinished records are the new owner's to redo."""
+    def revoke(self, partition: Hashable) -> None:
+        """Stop committing ``partition`` until ``assign`` says whether it came back."""
         with self._lock:
-            self._pending.pop(partition, None)
-            self._high.pop(partition, None)
-            self._committed.pop(partition, None)
+            self._revoked.add(partition)
+
+    def assign(self, partitions) -> None:
+        """The new assignment: revoked partitions in it go on where they were, the others are dropped."""
+        with self._lock:
+            for partition in self._revoked - set(partitions):
+                self._pending.pop(partition, None)
+                self._high.pop(partition, None)
+                self._committed.pop(partition, None)
+            self._revoked.clear()

@@ -4,7 +4,8 @@ the ingest service read them.
 Files are real clips (MP4, Matroska, MPEG-TS, WebM) damaged the ways disks and downloads damage them: bit
 flips, truncation, zeroed or spliced runs, a header from another container, a file given the wrong suffix.
 Every file ends in windows that are whole (each with frames and a possible span) and then either the end
-of the stream or one typed error (``SourceError``: exit 3) with a one-line message naming the file.
+of the stream or one typed error (a ``SourceError`` that says what kind: not a video, damaged, an unsupported
+codec; exit 3) with a one-line message naming the file.
 Nothing else may escape, and no file may hang the reader (each runs under a deadline).
 """
 from __future__ import annotations
@@ -80,6 +81,7 @@ def test_corrupted_files(clips, reader, tmp_path_factory):
         else:
             message = str(error)
             assert "\n" not in message and path.name in message and error.exit_code == 3, message
+            assert error.reason != "source", message  # a precise kind: not a video, damaged, unsupported
             seen[f"{error.reason}, {'after windows' if windows else 'no windows'}"] += 1
 
     fuzz()

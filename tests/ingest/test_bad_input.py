@@ -159,3 +159,15 @@ def test_truncated_mp4_without_index_fails_at_open(tmp_path, long_clips):
     assert windows == []
     assert isinstance(error, CorruptMedia)
     assert str(error).startswith(f"{path}: looks like MP4/MOV but cannot be opened (truncated or damaged")
+
+
+@pytest.mark.parametrize("keep", [48, 200])
+def test_matroska_cut_inside_its_header_is_damaged_media(tmp_path, keep):
+    """FFmpeg ends the header read with end-of-file (48 bytes kept) or an I/O error (200): a file that
+    starts like Matroska and cannot be opened is damaged, exit 3 (it was the generic "cannot be opened")."""
+    whole = make_clip(tmp_path / "whole.mkv", seconds=2.0, fps=8, size=(64, 48)).read_bytes()
+    path = tmp_path / "cut.mkv"
+    path.write_bytes(whole[:keep])
+    windows, error = consume(path)
+    assert windows == [] and isinstance(error, CorruptMedia) and error.exit_code == 3
+    assert str(error).startswith(f"{path}: looks like Matroska/WebM but cannot be opened (truncated or damaged")

@@ -39,6 +39,22 @@ def window(stream_id: str, seq: int, activity: float, frame: bytes | None = None
                        end=seq + 1.0, frames=frames, activity=activity)
 
 
+def uncommitted(bootstrap: str, group: str) -> str:
+    """Per partition of vila.windows.v1: the group's committed offset, the end, and the keys in between."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(topics.WINDOWS, p) for p in consumer.partitions_for_topic(topics.WINDOWS)]
+        ends = consumer.end_offsets(partitions)
+        committed = {tp: consumer.committed(tp) for tp in partitions}
+    finally:
+        consumer.close()
+    records = read_topic(bootstrap, topics.WINDOWS)
+    return "; ".join(
+        f"p{tp.partition} committed {committed[tp]} end {ends[tp]} keys "
+        f"{sorted({r.key.decode() for r in records if r.partition == tp.partition and r.offset >= (committed[tp] or 0)})}"
+        for tp in partitions)
+
+
 def start_group_at_the_end(bootstrap: str, group: str) -> None:
     """Commit ``group``'s offsets at the topic's current end, so the dispatcher only sees this test's records."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
@@ -164,7 +180,8 @@ def test_a_second_dispatcher_joining_under_load_crashes_neither(kafka_broker, wo
         wait_until("a result for every window", lambda: want <= {r.window_id for r in results()}, 180,
                    detail=lambda: first.log_tail(20))
         wait_until("every offset committed",
-                   lambda: group_lag(kafka_broker.bootstrap, group, topics.WINDOWS) == 0, 60)
+                   lambda: group_lag(kafka_broker.bootstrap, group, topics.WINDOWS) == 0, 60,
+                   detail=lambda: uncommitted(kafka_broker.bootstrap, group))
         assert first.running(), first.log_tail(30)
         assert second.running(), second.log_tail(30)
         assert "rebalance callback" not in first.log_path.read_text()
