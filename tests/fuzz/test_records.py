@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from hypothesis import example, given
+from hypothesis import given
 from hypothesis import strategies as st
 from vila.v1 import media_pb2, results_pb2
 
@@ -31,12 +31,8 @@ VALID_RESULT = results_pb2.WindowResult(
 VALID_EVENT = results_pb2.StreamEvent(stream_id="cam", state=results_pb2.STREAM_STATE_LIVE,
                                       time_unix=1.0e9, detail="connected").SerializeToString()
 
-seen: dict[str, Counter] = {}
-
-
-def outcome(kind: str, decode, raw: bytes):
+def outcome(counts: Counter, decode, raw: bytes):
     """The decoded value, or None after checking that the refusal is a one-line ``UndecodableRecord``."""
-    counts = seen.setdefault(kind, Counter())
     try:
         value = decode(raw)
     except UndecodableRecord as exc:
@@ -48,20 +44,35 @@ def outcome(kind: str, decode, raw: bytes):
     return value
 
 
+def fuzzed(kind: str, strategy, check) -> None:
+    """``check(raw)`` on every input of ``strategy``; then both sides of the codec must have been reached."""
+    counts = Counter()
+
+    @FUZZ
+    @given(strategy)
+    def fuzz(raw):
+        check(counts, raw)
+
+    fuzz()
+    print(f"fuzz {kind}: {sum(counts.values())} inputs, {dict(counts)}")
+    assert counts["decoded"] and sum(counts.values()) - counts["decoded"], counts
+
+
 def check_span(start: float, end: float) -> None:
     assert math.isfinite(start) and math.isfinite(end) and 0 <= start <= end
 
 
-@FUZZ
-@given(st.one_of(noise(VALID_WINDOW), absurd_window_pb().map(lambda m: m.SerializeToString())))
-@example(b"")
-@example(VALID_WINDOW)
-def test_window_records(raw):
-    window = outcome("windows", kt.decode_window, raw)
-    if window is not None:
-        assert stream_id_problem(window.stream_id) is None and window.window_id
-        assert window.frames and 0 <= window.activity <= 1
-        check_span(window.start, window.end)
+def test_window_records():
+    def check(counts, raw):
+        window = outcome(counts, kt.decode_window, raw)
+        if window is not None:
+            assert stream_id_problem(window.stream_id) is None and window.window_id
+            assert window.frames and 0 <= window.activity <= 1
+            check_span(window.start, window.end)
+
+    for raw in (b"", VALID_WINDOW):
+        check(Counter(), raw)
+    fuzzed("windows", st.one_of(noise(VALID_WINDOW), absurd_window_pb().map(lambda m: m.SerializeToString())), check)
 
 
 def test_absurd_window_sizes():
@@ -74,30 +85,22 @@ def test_absurd_window_sizes():
     assert len(kt.decode_window(huge.SerializeToString()).frames[0].jpeg) == 20 << 20
 
 
-@FUZZ
-@given(st.one_of(noise(VALID_RESULT), absurd_result_pb().map(lambda m: m.SerializeToString())))
-@example(VALID_RESULT)
-def test_result_records(raw):
-    result = outcome("results", kt.decode_result, raw)
-    if result is not None:
-        assert stream_id_problem(result.stream_id) is None and result.window_id
-        check_span(result.start, result.end)
-        assert math.isfinite(result.activity) and all(math.isfinite(a.score) for a in result.actions)
+def test_result_records():
+    def check(counts, raw):
+        result = outcome(counts, kt.decode_result, raw)
+        if result is not None:
+            assert stream_id_problem(result.stream_id) is None and result.window_id
+            check_span(result.start, result.end)
+            assert math.isfinite(result.activity) and all(math.isfinite(a.score) for a in result.actions)
+
+    fuzzed("results", st.one_of(noise(VALID_RESULT), absurd_result_pb().map(lambda m: m.SerializeToString())), check)
 
 
-@FUZZ
-@given(noise(VALID_EVENT))
-@example(VALID_EVENT)
-def test_event_records(raw):
-    event = outcome("events", kt.decode_event, raw)
-    if event is not None:
-        assert stream_id_problem(event.stream_id) is None and isinstance(event.state, StreamState)
-        assert math.isfinite(event.time_unix)
+def test_event_records():
+    def check(counts, raw):
+        event = outcome(counts, kt.decode_event, raw)
+        if event is not None:
+            assert stream_id_problem(event.stream_id) is None and isinstance(event.state, StreamState)
+            assert math.isfinite(event.time_unix)
 
-
-def test_outcome_classes_were_all_met():
-    """The fuzzers above reached both sides of every codec (run after them, in file order)."""
-    for kind in ("windows", "results", "events"):
-        counts = seen.get(kind, Counter())
-        print(f"fuzz {kind}: {sum(counts.values())} inputs, {dict(counts)}")
-        assert counts["decoded"] and sum(counts.values()) - counts["decoded"], (kind, counts)
+    fuzzed("events", noise(VALID_EVENT), check)

@@ -116,37 +116,38 @@ def test_unary_rpcs(request, service, name, valid, absurd):
 
     fuzz()
     unary(channel, method, valid.SerializeToString())  # still serving
-    assert seen[method]["OK"]
+    counts = seen[method]
+    print(f"fuzz {method}: {sum(counts.values())} inputs, {dict(counts)}")
+    assert counts["OK"] and sum(counts.values()) > counts["OK"]
 
 
 WATCH_VALID = summaries_pb2.WatchRequest(stream_ids=[KNOWN]).SerializeToString()
 
 
-@FUZZ
-@given(st.one_of(noise(WATCH_VALID), st.builds(summaries_pb2.WatchRequest, stream_ids=st.lists(some_ids, max_size=4),
-                                                wait_for_new=st.booleans()).map(lambda m: m.SerializeToString())))
-def test_watch(summaries, raw):
+def test_watch(summaries):
     """A Watch either opens (initial metadata: the starting point is fixed) or is refused with a reason."""
     call = summaries.unary_stream("/vila.v1.Summaries/Watch", request_serializer=None, response_deserializer=None)
     counts = seen.setdefault("Watch", Counter())
-    stream = call(raw, timeout=DEADLINE_S)
-    try:
-        stream.initial_metadata()
-        if stream.done():  # refused: the status came with (or right after) the headers
-            stream.code()
-            raise stream
-        counts["opened"] += 1
-    except grpc.RpcError as exc:
-        counts[exc.code().name] += 1
-        assert exc.code() in REFUSALS, (exc.code(), exc.details())
-    finally:
-        stream.cancel()
+    requests = st.builds(summaries_pb2.WatchRequest, stream_ids=st.lists(some_ids, max_size=4),
+                         wait_for_new=st.booleans()).map(lambda m: m.SerializeToString())
 
+    @FUZZ
+    @given(st.one_of(noise(WATCH_VALID), requests))
+    def fuzz(raw):
+        stream = call(raw, timeout=DEADLINE_S)
+        try:
+            stream.initial_metadata()
+            if stream.done():  # refused: the status came with (or right after) the headers
+                stream.code()
+                raise stream
+            counts["opened"] += 1
+        except grpc.RpcError as exc:
+            counts[exc.code().name] += 1
+            assert exc.code() in REFUSALS, (exc.code(), exc.details())
+        finally:
+            stream.cancel()
 
-def test_outcome_classes():
-    """Both sides of every RPC were reached (run after the fuzzers above, in file order)."""
-    for method, counts in sorted(seen.items()):
-        print(f"fuzz {method}: {sum(counts.values())} inputs, {dict(counts)}")
-    assert set(seen) == {f"/vila.v1.Inference/{n}" for n in VALID_INFERENCE} | {
-        f"/vila.v1.Summaries/{n}" for n in VALID_SUMMARIES} | {"Watch"}
-    assert seen["Watch"]["opened"] and seen["Watch"]["NOT_FOUND"]
+    fuzz()
+    print(f"fuzz Watch: {sum(counts.values())} inputs, {dict(counts)}")
+    assert counts["opened"] and counts["NOT_FOUND"]
+    unary(summaries, "/vila.v1.Summaries/ListStreams", b"")  # still serving

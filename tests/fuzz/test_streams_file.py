@@ -48,28 +48,27 @@ def documents(draw) -> bytes:
     return "\n".join(lines).encode()
 
 
-seen = Counter()
+def test_streams_files(tmp_path_factory):
+    seen = Counter()
 
+    @FUZZ
+    @given(st.one_of(documents(), mutated(VALID), st.binary(max_size=200)))
+    def fuzz(raw):
+        path = tmp_path_factory.mktemp("streams") / "streams.toml"
+        path.write_bytes(raw)
+        try:
+            specs = load_streams_file(path, IngestConfig())
+        except InvalidInput as exc:
+            message = str(exc)
+            assert message.startswith(str(path)) and "\n" not in message and len(message) < 600, message
+            seen["InvalidInput"] += 1
+            return
+        seen["loaded"] += 1
+        assert specs
+        for spec in specs:
+            assert stream_id_problem(spec.stream_id) is None and spec.source.strip()
+            assert isinstance(spec.ingest, IngestConfig)
 
-@FUZZ
-@given(st.one_of(documents(), mutated(VALID), st.binary(max_size=200)))
-def test_streams_files(tmp_path_factory, raw):
-    path = tmp_path_factory.mktemp("streams") / "streams.toml"
-    path.write_bytes(raw)
-    try:
-        specs = load_streams_file(path, IngestConfig())
-    except InvalidInput as exc:
-        message = str(exc)
-        assert message.startswith(str(path)) and "\n" not in message and len(message) < 600, message
-        seen["InvalidInput"] += 1
-        return
-    seen["loaded"] += 1
-    assert specs
-    for spec in specs:
-        assert stream_id_problem(spec.stream_id) is None and spec.source.strip()
-        assert isinstance(spec.ingest, IngestConfig)
-
-
-def test_outcome_classes():
+    fuzz()
     print(f"fuzz streams files: {sum(seen.values())} inputs, {dict(seen)}")
     assert seen["loaded"] and seen["InvalidInput"]
