@@ -29,7 +29,7 @@ from core.convert import (
     window_from_pb,
     window_to_pb,
 )
-from core.errors import BrokerUnavailable, InvalidRecord, UndecodableRecord
+from core.errors import MAX_DESCRIPTION, BrokerUnavailable, InvalidRecord, UndecodableRecord
 from core.ids import shown, stream_id_problem
 from core.types import FrameWindow, StreamEvent, WindowResult
 from core.windowing import result_problem, window_problem
@@ -153,7 +153,7 @@ def header(headers: Iterable[tuple[str, bytes]] | None, name: str) -> str | None
 
 def dlq_headers(*, reason: str, stage: str, source_topic: str, partition: int, offset: int) -> Headers:
     """The DLQ headers of the cluster contract; ``reason`` is flattened to one line."""
-    one_line = " ".join(reason.split())[:1000]
+    one_line = " ".join(reason.split())[:MAX_DESCRIPTION]
     return [
         (topics.DLQ_REASON, one_line.encode("utf-8")),
         (topics.DLQ_STAGE, stage.encode("utf-8")),
